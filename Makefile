@@ -1,0 +1,41 @@
+# The two commands in the README are the contract: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INDEX_DIR ?= var/index
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint index eval bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# torch first and pinned: the CPU build of 2.13.0 is what these machines
+# install; resolving it through sentence-transformers would pull CUDA wheels.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+index: $(STAMP)
+	$(BIN)/tracuu index build --corpus corpus/documents --index $(INDEX_DIR)
+
+run: index
+	$(BIN)/tracuu serve --index $(INDEX_DIR) --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check corpus index service eval tests
+	$(BIN)/mypy
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+eval: $(STAMP)
+	$(BIN)/tracuu eval --dataset dev-distractors
+	$(BIN)/tracuu eval --dataset alqac
+
+clean:
+	rm -rf var $(VENV)

@@ -1,0 +1,66 @@
+"""One file in, one :class:`ParsedDocument` out: load → clean → structure → metadata → chunks."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from corpus.chunk import ChunkSettings, chunk_document, estimate_tokens
+from corpus.clean import clean_text, emphasised_lines
+from corpus.load import DEFAULT_MAX_BYTES, read_bytes
+from corpus.metadata import extract_metadata
+from corpus.models import ParsedDocument
+from corpus.structure import parse_sections
+
+
+def document_id(source: str) -> str:
+    """Ids follow the source name, so re-ingesting a changed file replaces its document."""
+    return hashlib.sha256(Path(source).name.encode("utf-8")).hexdigest()[:16]
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def parse_text(
+    raw: str,
+    source: str,
+    settings: ChunkSettings | None = None,
+    count_tokens: Callable[[str], int] = estimate_tokens,
+) -> ParsedDocument:
+    """Parse already-decoded text; the stored, served and cited text is the cleaned one."""
+    text = clean_text(raw)
+    sections = parse_sections(text, emphasised_lines(raw))
+    headings = [text[s.start : s.body_end].split("\n", 1)[0] for s in sections
+                if s.kind in ("dieu", "roman", "chuong", "phan", "muc")]
+    meta = extract_metadata(text, headings)
+    digest = content_hash(text)
+    doc_id = document_id(source)
+    chunks = chunk_document(doc_id, digest, text, sections, meta, settings or ChunkSettings(), count_tokens)
+    return ParsedDocument(
+        id=doc_id, source=Path(source).name, content_hash=digest, text=text, meta=meta,
+        sections=tuple(sections), chunks=tuple(chunks),
+    )
+
+
+def parse_bytes(
+    data: bytes,
+    source: str,
+    settings: ChunkSettings | None = None,
+    count_tokens: Callable[[str], int] = estimate_tokens,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> ParsedDocument:
+    """Parse a file's bytes, raising :class:`corpus.errors.RejectedFile` when it cannot be ingested."""
+    return parse_text(read_bytes(data, source, max_bytes), source, settings, count_tokens)
+
+
+def parse_path(
+    path: Path,
+    settings: ChunkSettings | None = None,
+    count_tokens: Callable[[str], int] = estimate_tokens,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> ParsedDocument:
+    from corpus.load import read_path
+
+    return parse_text(read_path(path, max_bytes), path.name, settings, count_tokens)

@@ -1,0 +1,242 @@
+"""An index folder: the SQLite store plus derived indexes, with a manifest that says how they were built.
+
+Layout::
+
+    INDEX_DIR/store.sqlite          documents, chunks, metadata (the truth)
+    INDEX_DIR/CURRENT               name of the live generation folder
+    INDEX_DIR/gen-000007/           manifest.json, lexical/ (and vectors when a model is loaded)
+
+A write commits to SQLite in one transaction, then builds a new generation
+folder beside the live one and switches ``CURRENT`` with an atomic rename. A
+crash anywhere leaves either the old generation live or a store whose
+generation the live folder does not match; :meth:`Collection.open` detects the
+latter and rebuilds from the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import metadata as pkg_metadata
+from pathlib import Path
+
+from corpus.chunk import ChunkSettings
+from corpus.errors import RejectedFile
+from corpus.load import DEFAULT_MAX_BYTES, read_bytes
+from corpus.models import ParsedDocument
+from corpus.pipeline import parse_text
+from index.errors import IndexMismatch
+from index.lexical import LexicalIndex
+from index.search import Searcher, SearchOptions
+from index.store import ChunkStore
+from index.textnorm import TokenizerOptions, document_tokens
+
+FORMAT_VERSION = 1
+KEEP_GENERATIONS = 2
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Everything that decides what the derived indexes contain; recorded in the manifest."""
+
+    chunking: ChunkSettings = field(default_factory=ChunkSettings)
+    tokenizer: TokenizerOptions = field(default_factory=TokenizerOptions)
+    context_headers: bool = True
+    max_file_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    documents: list[ParsedDocument] = field(default_factory=list)
+
+
+def _versions() -> dict[str, str]:
+    names = ("tracuu", "bm25s", "numpy", "faiss-cpu", "sentence-transformers", "pyvi")
+    found = {"python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = pkg_metadata.version(name)
+        except pkg_metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def lexical_text(doc_chunk_text: str, header: str, settings: BuildSettings) -> str:
+    return f"{header}\n{doc_chunk_text}" if settings.context_headers else doc_chunk_text
+
+
+class Collection:
+    """Owns one index folder; serialises writers, hands readers immutable :class:`Searcher` snapshots."""
+
+    def __init__(self, directory: Path, settings: BuildSettings | None = None,
+                 search_options: SearchOptions | None = None) -> None:
+        self.directory = directory
+        self.settings = settings or BuildSettings()
+        self.search_options = search_options or SearchOptions(tokenizer=self.settings.tokenizer)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.store = ChunkStore(directory / "store.sqlite")
+        self._write_lock = threading.Lock()
+        self._searcher: Searcher | None = None
+
+    # -- opening -------------------------------------------------------------
+
+    @classmethod
+    def open(cls, directory: Path, settings: BuildSettings | None = None,
+             search_options: SearchOptions | None = None) -> Collection:
+        """Open an index folder, rebuilding derived indexes a crash left behind."""
+        collection = cls(directory, settings, search_options)
+        manifest = collection.manifest()
+        if manifest is not None:
+            collection._check_manifest(manifest)
+        if manifest is None or manifest.get("store_generation") != collection.store.generation:
+            collection.rebuild()
+        return collection
+
+    def manifest(self) -> dict[str, object] | None:
+        live = self._live_dir()
+        if live is None or not (live / "manifest.json").exists():
+            return None
+        return dict(json.loads((live / "manifest.json").read_text(encoding="utf-8")))
+
+    def _check_manifest(self, manifest: dict[str, object]) -> None:
+        wanted = self._settings_record()
+        for key in ("chunking", "tokenizer", "context_headers"):
+            if manifest.get(key) != wanted[key]:
+                raise IndexMismatch(
+                    f"index at {self.directory} was built with {key}={manifest.get(key)}, not {wanted[key]}; "
+                    f"rebuild it: tracuu index build --corpus DIR --index {self.directory} --rebuild"
+                )
+
+    def _settings_record(self) -> dict[str, object]:
+        return {
+            "chunking": asdict(self.settings.chunking),
+            "tokenizer": asdict(self.settings.tokenizer),
+            "context_headers": self.settings.context_headers,
+        }
+
+    def _live_dir(self) -> Path | None:
+        pointer = self.directory / "CURRENT"
+        if not pointer.exists():
+            return None
+        live = self.directory / pointer.read_text().strip()
+        return live if live.is_dir() else None
+
+    # -- reading -------------------------------------------------------------
+
+    def searcher(self) -> Searcher:
+        if self._searcher is None:
+            live = self._live_dir()
+            if live is None:
+                self.rebuild()
+                live = self._live_dir()
+            assert live is not None
+            self._searcher = self._load_searcher(live)
+        return self._searcher
+
+    def _load_searcher(self, live: Path) -> Searcher:
+        chunks = [stored.chunk for stored in self.store.iter_chunks()]
+        return Searcher(chunks, self.store.documents(), LexicalIndex.load(live / "lexical"),
+                        options=self.search_options)
+
+    # -- writing -------------------------------------------------------------
+
+    def rebuild(self) -> None:
+        """Derive the lexical index from the store into a new generation folder and make it live."""
+        token_lists = [stored.lex_tokens for stored in self.store.iter_chunks()]
+        generation = self.store.generation
+        folder = self.directory / f"gen-{generation:06d}-{time.time_ns()}"
+        staging = folder.with_name(folder.name + ".tmp")
+        LexicalIndex.build(token_lists).save(staging / "lexical")
+        docs, chunk_count = self.store.counts()
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "store_generation": generation,
+            "documents": docs,
+            "chunks": chunk_count,
+            "corpus_fingerprint": _fingerprint(self.store.content_hashes()),
+            "lexical": {"library": "bm25s", "method": "lucene", "k1": 1.2, "b": 0.75},
+            "dense": None,
+            "versions": _versions(),
+            **self._settings_record(),
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        os.replace(staging, folder)
+        pointer_tmp = self.directory / "CURRENT.tmp"
+        pointer_tmp.write_text(folder.name)
+        os.replace(pointer_tmp, self.directory / "CURRENT")
+        self._searcher = None
+        self._collect_garbage(folder)
+
+    def _collect_garbage(self, live: Path) -> None:
+        gens = sorted((p for p in self.directory.glob("gen-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        for old in gens[:-KEEP_GENERATIONS]:
+            if old != live:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def parse(self, data: bytes, source: str) -> ParsedDocument:
+        raw = read_bytes(data, source, self.settings.max_file_bytes)
+        return parse_text(raw, source, self.settings.chunking)
+
+    def ingest(self, files: Iterable[tuple[str, bytes]]) -> IngestReport:
+        """Add, replace or skip each file; a rejected file is reported and the rest still go in."""
+        report = IngestReport()
+        parsed: list[ParsedDocument] = []
+        for source, data in files:
+            try:
+                doc = self.parse(data, source)
+            except RejectedFile as exc:
+                report.rejected.append({"source": exc.source, "reason": exc.reason, "kind": exc.kind})
+                continue
+            existing = self.store.content_hash_of(doc.source)
+            if existing == doc.content_hash:
+                report.unchanged.append(doc.source)
+                continue
+            (report.replaced if existing else report.added).append(doc.source)
+            parsed.append(doc)
+        report.documents = parsed
+        if parsed:
+            self._write(parsed, [])
+        return report
+
+    def ingest_paths(self, paths: Sequence[Path]) -> IngestReport:
+        def read_all() -> Iterable[tuple[str, bytes]]:
+            for path in paths:
+                yield path.name, path.read_bytes()
+
+        return self.ingest(read_all())
+
+    def remove(self, document_ids: Sequence[str]) -> list[str]:
+        """Delete documents by id; returns the ids that existed."""
+        known = {d.id for d in self.store.documents()}
+        present = [d for d in document_ids if d in known]
+        if present:
+            self._write([], present)
+        return present
+
+    def _write(self, docs: Sequence[ParsedDocument], remove_ids: Sequence[str]) -> None:
+        tokens = [[document_tokens(lexical_text(c.text, c.header, self.settings), self.settings.tokenizer)
+                   for c in doc.chunks] for doc in docs]
+        with self._write_lock:
+            with self.store.transaction() as db:
+                for doc_id in remove_ids:
+                    ChunkStore.delete_document(db, doc_id)
+                for doc, doc_tokens in zip(docs, tokens, strict=True):
+                    ChunkStore.write_document(db, doc, doc_tokens)
+            self.rebuild()
+
+
+def _fingerprint(hashes: list[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:16]

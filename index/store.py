@@ -1,0 +1,160 @@
+"""SQLite chunk store: documents, chunks and metadata — the single source of truth.
+
+The lexical and vector indexes are derived from it and can always be rebuilt
+from it. Each write runs in one transaction and bumps ``generation``, which the
+derived indexes record, so an index left behind by a crash is detected and
+rebuilt rather than served.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from corpus.models import Chunk, DocumentMeta, ParsedDocument, Section
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL UNIQUE,
+    content_hash TEXT NOT NULL,
+    text TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    sections TEXT NOT NULL,
+    ingested_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    section TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    header TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    lex_tokens TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as the search path needs it: its FAISS/BM25 row id and its lexical tokens."""
+
+    rowid: int
+    chunk: Chunk
+    lex_tokens: list[str]
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    id: str
+    source: str
+    content_hash: str
+    meta: DocumentMeta
+    ingested_at: str
+
+
+def _meta_from_json(raw: str) -> DocumentMeta:
+    data = json.loads(raw)
+    data["years"] = tuple(data.get("years") or ())
+    return DocumentMeta(**data)
+
+
+class ChunkStore:
+    """Thin typed access to the SQLite file; one connection per instance."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: everything inside commits together or not at all."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute(
+            "INSERT INTO state(key, value) VALUES('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+        self._db.execute("COMMIT")
+
+    @property
+    def generation(self) -> int:
+        row = self._db.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def content_hash_of(self, source: str) -> str | None:
+        row = self._db.execute("SELECT content_hash FROM documents WHERE source = ?", (source,)).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def write_document(db: sqlite3.Connection, doc: ParsedDocument, lex_tokens: Sequence[list[str]]) -> None:
+        """Insert or replace one document and its chunks inside an open transaction."""
+        db.execute("DELETE FROM documents WHERE id = ? OR source = ?", (doc.id, doc.source))
+        db.execute(
+            "INSERT INTO documents(id, source, content_hash, text, meta, sections) VALUES (?, ?, ?, ?, ?, ?)",
+            (doc.id, doc.source, doc.content_hash, doc.text, json.dumps(asdict(doc.meta), ensure_ascii=False),
+             json.dumps([asdict(s) for s in doc.sections], ensure_ascii=False)),
+        )
+        db.executemany(
+            'INSERT INTO chunks(id, document_id, ordinal, section, start, "end", text, header, tokens, lex_tokens) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(c.id, c.document_id, c.ordinal, c.section, c.start, c.end, c.text, c.header, c.tokens,
+              json.dumps(tokens, ensure_ascii=False)) for c, tokens in zip(doc.chunks, lex_tokens, strict=True)],
+        )
+
+    @staticmethod
+    def delete_document(db: sqlite3.Connection, document_id: str) -> bool:
+        return db.execute("DELETE FROM documents WHERE id = ?", (document_id,)).rowcount > 0
+
+    def iter_chunks(self) -> Iterable[StoredChunk]:
+        """Every chunk in row order: the order the derived indexes are built in."""
+        rows = self._db.execute(
+            'SELECT rowid, id, document_id, ordinal, section, start, "end", text, header, tokens, lex_tokens '
+            "FROM chunks ORDER BY rowid"
+        )
+        for row in rows:
+            chunk = Chunk(id=row[1], document_id=row[2], ordinal=row[3], section=row[4], start=row[5], end=row[6],
+                          text=row[7], header=row[8], tokens=row[9])
+            yield StoredChunk(rowid=row[0], chunk=chunk, lex_tokens=json.loads(row[10]))
+
+    def documents(self) -> list[StoredDocument]:
+        rows = self._db.execute("SELECT id, source, content_hash, meta, ingested_at FROM documents ORDER BY source")
+        return [StoredDocument(r[0], r[1], r[2], _meta_from_json(r[3]), r[4]) for r in rows]
+
+    def document_text(self, document_id: str) -> str | None:
+        row = self._db.execute("SELECT text FROM documents WHERE id = ?", (document_id,)).fetchone()
+        return row[0] if row else None
+
+    def document_sections(self, document_id: str) -> list[Section]:
+        row = self._db.execute("SELECT sections FROM documents WHERE id = ?", (document_id,)).fetchone()
+        return [Section(**s) for s in json.loads(row[0])] if row else []
+
+    def counts(self) -> tuple[int, int]:
+        docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return int(docs), int(chunks)
+
+    def content_hashes(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT content_hash FROM documents ORDER BY id")]
