@@ -1,0 +1,81 @@
+"""``tracuu eval``: every configuration and the baseline on one question set, in one command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from eval.metrics import QueryResult
+    from eval.runner import Config
+    from eval.suites import Suite
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def summarise(results: list[QueryResult]) -> dict[str, Any]:
+    from eval.metrics import aggregate, aggregate_by_kind
+
+    return {"overall": aggregate(results), "by_kind": aggregate_by_kind(results)}
+
+
+def evaluate(suite: Suite, configs: list[Config], cache: Path, with_baseline: bool = True) -> dict[str, Any]:
+    """Metrics per configuration name; the baseline last."""
+    from eval.baseline import BaselineIndex, baseline_search
+    from eval.report import BASELINE
+    from eval.runner import EVAL_K, open_collection, run_questions, tracuu_search
+
+    runs: dict[str, Any] = {}
+    for config in configs:
+        collection = open_collection(cache, suite.corpus, config)
+        search = tracuu_search(collection, suite.corpus, config.mode)
+        runs[config.name] = summarise(run_questions(suite.questions, search))
+        collection.store.close()
+    if with_baseline:
+        index = BaselineIndex(suite.corpus.files)
+        runs[BASELINE] = summarise(run_questions(suite.questions, baseline_search(index, suite.corpus.unit, EVAL_K)))
+    return runs
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.report import write_reports
+    from eval.runner import EVAL_K, ablations
+    from eval.suites import SuiteUnavailable, load_suite
+
+    try:
+        suite = load_suite(args.dataset)
+    except SuiteUnavailable as exc:
+        print(f"tracuu eval: {exc}", file=sys.stderr)
+        return 2
+    mode = args.mode
+    notes = [f"{len(suite.questions)} questions over {len(suite.corpus.files)} documents; top {EVAL_K} passages"]
+    if mode != "lexical":
+        notes.append(f"mode {mode} asked; no embedding model is configured here, so every tracuu run is lexical-only")
+        mode = "lexical"
+    configs = ablations(mode) if args.ablations else ablations(mode)[:1]
+    runs = evaluate(suite, configs, Path(args.cache), with_baseline=not args.no_baseline)
+    paths = write_reports(suite.name, runs, notes, Path(args.reports))
+    if args.json:
+        json.dump({name: run["overall"] for name, run in runs.items()}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(paths[0].read_text(encoding="utf-8"))
+    print("reports: " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0
+
+
+def add_eval_parser(sub: Any) -> None:
+    e = sub.add_parser("eval", help="measure retrieval quality on a question set")
+    e.add_argument("--dataset", default="dev", help="dev, dev-distractors, alqac, a BEIR folder or a .jsonl file")
+    e.add_argument("--mode", default="hybrid", choices=["lexical", "dense", "hybrid"])
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--ablations", action=argparse.BooleanOptionalAction, default=True)
+    e.add_argument("--no-baseline", action="store_true")
+    e.add_argument("--cache", default=str(REPO_ROOT / "var" / "eval"))
+    e.add_argument("--reports", default=str(REPO_ROOT / "eval" / "reports"))
+    e.set_defaults(func=cmd_eval)

@@ -1,0 +1,124 @@
+"""Run question sets through the same search code the API serves, per configuration.
+
+A configuration is a set of build settings and search options; the ablations
+switch off one retrieval feature each, so the report shows what each is worth.
+The baseline is the pipeline a user would otherwise assemble by hand:
+RecursiveCharacterTextSplitter(1000, 200) over the raw text and bm25s with its
+default tokenisation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from eval.datasets import Question
+from eval.metrics import QueryResult, contains_answer
+from index.collection import BuildSettings, Collection
+from index.search import Mode, SearchHit, SearchOptions
+from index.textnorm import TokenizerOptions
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+EVAL_K = 10
+
+
+@dataclass(frozen=True)
+class EvalCorpus:
+    """The files to index and how a hit's document source maps to the dataset's relevance units."""
+
+    name: str
+    files: Sequence[tuple[str, bytes]]
+    unit_of_source: dict[str, str] = field(default_factory=dict)
+
+    def unit(self, source: str) -> str:
+        return self.unit_of_source.get(source, source)
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for source, data in self.files:
+            digest.update(source.encode())
+            digest.update(hashlib.sha256(data).digest())
+        return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    build: BuildSettings = field(default_factory=BuildSettings)
+    search: SearchOptions = field(default_factory=SearchOptions)
+    mode: Mode = "lexical"
+
+
+def ablations(mode: Mode = "lexical") -> list[Config]:
+    """The full pipeline, then the same with one feature switched off."""
+    full = Config("tracuu", mode=mode)
+
+    def without(name: str, **tokenizer: bool) -> Config:
+        options = replace(TokenizerOptions(), **tokenizer)
+        return Config(f"- {name}", BuildSettings(tokenizer=options), SearchOptions(tokenizer=options), mode)
+
+    return [
+        full,
+        without("word segmentation", segment_words=False),
+        without("diacritic folding", fold=False),
+        without("abbreviation expansion", expand_abbreviations=False),
+        Config("- context headers", BuildSettings(context_headers=False), mode=mode),
+        Config("- query understanding", search=SearchOptions(boosts=None), mode=mode),
+    ]
+
+
+def _index_dir(cache: Path, corpus: EvalCorpus, config: Config) -> Path:
+    key = json.dumps({"build": asdict(config.build), "corpus": corpus.fingerprint()}, sort_keys=True, default=str)
+    return cache / corpus.name / hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def open_collection(cache: Path, corpus: EvalCorpus, config: Config) -> Collection:
+    """Build the index a configuration needs, or reuse the one a previous run left."""
+    collection = Collection.open(_index_dir(cache, corpus, config), config.build, config.search)
+    if collection.store.counts()[0] < len(corpus.files):
+        collection.ingest(corpus.files)
+    return collection
+
+
+def judge(hits_units: Sequence[tuple[str, str]], question: Question) -> tuple[list[str | None], bool | None]:
+    """Map (unit, passage text) results to relevance units; a passage must hold the answer when one is given."""
+    relevant = set(question.documents)
+    ranked: list[str | None] = []
+    for unit, text in hits_units:
+        ok = unit in relevant and (question.answer is None or contains_answer(text, question.answer))
+        ranked.append(unit if ok else None)
+    answer_found = None
+    if question.answer is not None:
+        answer_found = any(r is not None for r in ranked[:5])
+    return ranked, answer_found
+
+
+def run_questions(
+    questions: Sequence[Question],
+    search: Callable[[str], list[tuple[str, str]]],
+) -> list[QueryResult]:
+    """Time and judge each question; ``search`` returns (unit, passage text) best first."""
+    results = []
+    for question in questions:
+        started = time.perf_counter()
+        hits = search(question.question)
+        latency = (time.perf_counter() - started) * 1000
+        ranked, answer_found = judge(hits, question)
+        results.append(QueryResult(question.id, question.kind, tuple(ranked), frozenset(question.documents),
+                                   latency, answer_found))
+    return results
+
+
+def tracuu_search(collection: Collection, corpus: EvalCorpus, mode: Mode) -> Callable[[str], list[tuple[str, str]]]:
+    searcher = collection.searcher()
+
+    def search(query: str) -> list[tuple[str, str]]:
+        hits: list[SearchHit] = searcher.search(query, EVAL_K, mode=mode)
+        return [(corpus.unit(h.document.source), h.chunk.text) for h in hits]
+
+    return search

@@ -1,0 +1,67 @@
+"""The named evaluation sets: which questions, over which files."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.load import SUPPORTED_SUFFIXES
+from eval.datasets import Question, beir_to_questions, load_beir, load_questions
+from eval.runner import REPO_ROOT, SHARED_DATA, EvalCorpus
+
+DEV_QUESTIONS = REPO_ROOT / "eval" / "questions" / "dev.jsonl"
+DOCUMENTS = REPO_ROOT / "corpus" / "documents"
+DISTRACTORS = SHARED_DATA / "gov-docs-2004-2010"
+ALQAC = SHARED_DATA / "alqac2023"
+
+
+class SuiteUnavailable(Exception):
+    """The data a suite needs is not on this machine (``../shared`` absent)."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    questions: list[Question]
+    corpus: EvalCorpus
+
+
+def _folder_files(folder: Path) -> list[tuple[str, bytes]]:
+    return [(p.name, p.read_bytes()) for p in sorted(folder.iterdir())
+            if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES]
+
+
+def _beir_suite(name: str, folder: Path) -> Suite:
+    dataset = load_beir(folder)
+    files: list[tuple[str, bytes]] = []
+    units: dict[str, str] = {}
+    for doc_id, doc in dataset.corpus.items():
+        # Corpus ids ("Luật Phòng, chống ma túy@32") are not file names; hash them into one.
+        source = re.sub(r"\W+", "_", doc_id)[:60] + "-" + hashlib.sha256(doc_id.encode()).hexdigest()[:8] + ".txt"
+        units[source] = doc_id
+        text = f"{doc.get('title', '')}\n\n{doc.get('text', '')}".strip()
+        files.append((source, text.encode("utf-8")))
+    return Suite(name, beir_to_questions(dataset), EvalCorpus(name, files, units))
+
+
+def load_suite(name: str) -> Suite:
+    """Resolve ``dev``, ``dev-distractors``, ``alqac`` or a path (a BEIR folder or a question file)."""
+    if name == "dev":
+        return Suite(name, load_questions(DEV_QUESTIONS), EvalCorpus(name, _folder_files(DOCUMENTS)))
+    if name == "dev-distractors":
+        if not DISTRACTORS.is_dir():
+            raise SuiteUnavailable(f"dev-distractors needs {DISTRACTORS}, which is not on this machine")
+        files = _folder_files(DOCUMENTS) + _folder_files(DISTRACTORS)
+        return Suite(name, load_questions(DEV_QUESTIONS), EvalCorpus(name, files))
+    if name == "alqac":
+        if not ALQAC.is_dir():
+            raise SuiteUnavailable(f"alqac needs {ALQAC}, which is not on this machine")
+        return _beir_suite(name, ALQAC)
+    path = Path(name)
+    if path.is_dir():
+        return _beir_suite(path.name, path)
+    if path.is_file():
+        return Suite(path.stem, load_questions(path), EvalCorpus(path.stem, _folder_files(DOCUMENTS)))
+    raise SuiteUnavailable(f"unknown dataset {name!r}: use dev, dev-distractors, alqac, a BEIR folder or a .jsonl file")

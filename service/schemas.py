@@ -1,0 +1,83 @@
+"""Request and response shapes of the HTTP API (pydantic), with Vietnamese examples for the OpenAPI page."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_QUERY_CHARS = 1000
+
+
+class Filters(BaseModel):
+    """Metadata constraints; an unknown field is a 422, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    locality: str | None = Field(None, examples=["Bình Lục"])
+    province: str | None = Field(None, examples=["Hà Nam"])
+    level: Literal["tỉnh", "huyện", "xã"] | None = None
+    doc_type: str | None = Field(None, examples=["Nghị quyết"])
+    year: int | None = Field(None, ge=1900, le=2100, examples=[2023])
+    year_from: int | None = Field(None, ge=1900, le=2100)
+    year_to: int | None = Field(None, ge=1900, le=2100)
+    document_id: str | None = None
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(..., min_length=1, max_length=MAX_QUERY_CHARS, examples=["chỉ tiêu hộ nghèo 2023 của Bình Lục?"])
+    k: int = Field(10, ge=1, le=100)
+    filters: Filters = Field(default_factory=Filters)
+    mode: Literal["hybrid", "lexical", "dense"] = "hybrid"
+
+    @field_validator("query")
+    @classmethod
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query is empty or whitespace only")
+        return value
+
+
+class DocumentOut(BaseModel):
+    id: str
+    source: str
+    title: str | None
+    number: str | None
+    doc_type: str | None
+    issuer: str | None
+    level: str | None
+    locality: str | None
+    province: str | None
+    province_current: str | None
+    issued_date: str | None
+    years: list[int]
+    signer: str | None
+
+
+class SearchResult(BaseModel):
+    chunk_id: str
+    score: float
+    text: str
+    section: str
+    start: int
+    end: int
+    legs: list[str]
+    document: DocumentOut
+
+
+class SearchResponse(BaseModel):
+    query: str
+    took_ms: float
+    mode: str
+    results: list[SearchResult]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

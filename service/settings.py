@@ -1,0 +1,26 @@
+"""One settings object for the service and the CLI, read from ``TRACUU_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Defaults run a lexical-only service over ``var/index`` on loopback."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACUU_", extra="ignore")
+
+    index_dir: Path = Path("var/index")
+    embed_model: str | None = None  # a sentence-transformers name or a local folder
+    api_key: str | None = None
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_query_chars: int = 1000
+    log_level: str = "INFO"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,42 @@
+"""Shared fixtures: one index over the sample documents per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from index.collection import Collection
+from service.app import create_app
+from service.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DOCUMENTS = REPO_ROOT / "corpus" / "documents"
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index folder built from corpus/documents, shared read-only by the session."""
+    directory = tmp_path_factory.mktemp("index")
+    collection = Collection.open(directory)
+    report = collection.ingest_paths(sorted(DOCUMENTS.glob("*.txt")))
+    assert not report.rejected
+    collection.store.close()
+    return directory
+
+
+@pytest.fixture(scope="session")
+def client(sample_index: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(index_dir=sample_index))
+    with TestClient(app) as test_client:  # the context manager runs the lifespan
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is not on this machine")
+    return SHARED_DATA
