@@ -15,22 +15,27 @@ latter and rebuilds from the store.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata as pkg_metadata
 from pathlib import Path
 
-from corpus.chunk import ChunkSettings
+import numpy as np
+
+from corpus.chunk import ChunkSettings, estimate_tokens
 from corpus.errors import RejectedFile
 from corpus.load import DEFAULT_MAX_BYTES, read_bytes
 from corpus.models import ParsedDocument
 from corpus.pipeline import parse_text
+from index.dense import DenseRetriever, Embedder, VectorIndex, info_record, load_embedder
 from index.errors import IndexMismatch
 from index.lexical import LexicalIndex
 from index.search import Searcher, SearchOptions
@@ -39,6 +44,7 @@ from index.textnorm import TokenizerOptions, document_tokens
 
 FORMAT_VERSION = 1
 KEEP_GENERATIONS = 2
+HEADER_TOKEN_BUDGET = 64  # title, issuer, place, date and section path in the model's tokens
 
 
 @dataclass(frozen=True)
@@ -71,30 +77,47 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def lexical_text(doc_chunk_text: str, header: str, settings: BuildSettings) -> str:
-    return f"{header}\n{doc_chunk_text}" if settings.context_headers else doc_chunk_text
+def lexical_text(chunk_text: str, header: str, settings: BuildSettings) -> str:
+    """What BM25 indexes for a chunk: its context header (unless ablated) and its text."""
+    return f"{header}\n{chunk_text}" if settings.context_headers else chunk_text
+
+
+dense_text = lexical_text  # the encoder sees the same header + text the lexical index sees
 
 
 class Collection:
     """Owns one index folder; serialises writers, hands readers immutable :class:`Searcher` snapshots."""
 
     def __init__(self, directory: Path, settings: BuildSettings | None = None,
-                 search_options: SearchOptions | None = None) -> None:
+                 search_options: SearchOptions | None = None, embedder: Embedder | None = None,
+                 dense_status: dict[str, str] | None = None) -> None:
         self.directory = directory
-        self.settings = settings or BuildSettings()
+        self.embedder = embedder
+        self.dense_status = dense_status or load_embedder(None)[1]
+        settings = settings or BuildSettings()
+        # Chunks are sized in the model's own tokens when there is a model; the manifest records which.
+        chunking = replace(settings.chunking, token_counter="estimate")
+        if embedder:
+            # e5/bge silently cut input past max_seq_length; the context header is encoded with the chunk.
+            room = max(32, embedder.info.max_seq_length - HEADER_TOKEN_BUDGET)
+            chunking = replace(chunking, token_counter=f"tokenizer:{embedder.info.model}",
+                               max_tokens=min(chunking.max_tokens, room),
+                               overlap_tokens=min(chunking.overlap_tokens, room // 8))
+        self.settings = replace(settings, chunking=chunking)
         self.search_options = search_options or SearchOptions(tokenizer=self.settings.tokenizer)
         directory.mkdir(parents=True, exist_ok=True)
         self.store = ChunkStore(directory / "store.sqlite")
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
         self._searcher: Searcher | None = None
 
     # -- opening -------------------------------------------------------------
 
     @classmethod
     def open(cls, directory: Path, settings: BuildSettings | None = None,
-             search_options: SearchOptions | None = None) -> Collection:
+             search_options: SearchOptions | None = None, embedder: Embedder | None = None,
+             dense_status: dict[str, str] | None = None) -> Collection:
         """Open an index folder, rebuilding derived indexes a crash left behind."""
-        collection = cls(directory, settings, search_options)
+        collection = cls(directory, settings, search_options, embedder, dense_status)
         manifest = collection.manifest()
         if manifest is not None:
             collection._check_manifest(manifest)
@@ -116,6 +139,15 @@ class Collection:
                     f"index at {self.directory} was built with {key}={manifest.get(key)}, not {wanted[key]}; "
                     f"rebuild it: tracuu index build --corpus DIR --index {self.directory} --rebuild"
                 )
+        built_dense = manifest.get("dense")
+        if self.embedder and isinstance(built_dense, dict):
+            for key in ("model", "dimension"):
+                if built_dense.get(key) != getattr(self.embedder.info, key):
+                    raise IndexMismatch(
+                        f"index at {self.directory} holds vectors from {key}={built_dense.get(key)}, but the "
+                        f"configured model has {getattr(self.embedder.info, key)}; rebuild it with the model set: "
+                        f"TRACUU_EMBED_MODEL=... tracuu index build --corpus DIR --index {self.directory} --rebuild"
+                    )
 
     def _settings_record(self) -> dict[str, object]:
         return {
@@ -144,19 +176,57 @@ class Collection:
         return self._searcher
 
     def _load_searcher(self, live: Path) -> Searcher:
-        chunks = [stored.chunk for stored in self.store.iter_chunks()]
-        return Searcher(chunks, self.store.documents(), LexicalIndex.load(live / "lexical"),
-                        options=self.search_options)
+        stored = list(self.store.iter_chunks())
+        dense = None
+        if self.embedder is not None and (live / "dense").is_dir():
+            rowids = np.array([s.rowid for s in stored], dtype=np.int64)
+            dense = DenseRetriever(self.embedder, VectorIndex.load(live / "dense"), rowids)
+        return Searcher([s.chunk for s in stored], self.store.documents(), LexicalIndex.load(live / "lexical"),
+                        dense=dense, dense_status=self.dense_status, options=self.search_options)
+
+    def _build_dense(self, staging: Path) -> dict[str, object] | None:
+        """FAISS over the stored vectors; chunks without one for this model are encoded now."""
+        if self.embedder is None:
+            return None
+        info = self.embedder.info
+        stored = list(self.store.iter_chunks())
+        vectors = self.store.vectors_for(info.model, info.dimension)
+        missing = [s.chunk for s in stored if s.chunk.id not in vectors]
+        if missing:
+            encoded = self.embedder.encode_passages([dense_text(c.text, c.header, self.settings) for c in missing])
+            with self.store.transaction() as db:
+                ChunkStore.write_vectors(db, info.model, [c.id for c in missing], encoded)
+            vectors.update({c.id: v for c, v in zip(missing, encoded, strict=True)})
+        ids = np.array([s.rowid for s in stored], dtype=np.int64)
+        matrix = np.stack([vectors[s.chunk.id] for s in stored]) if stored else np.zeros((0, info.dimension))
+        index = VectorIndex.build(ids, matrix, info.dimension)
+        index.save(staging / "dense")
+        return info_record(info, index.kind)
 
     # -- writing -------------------------------------------------------------
 
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One writer at a time, across threads and processes (an flock on the index folder)."""
+        with self._write_lock, open(self.directory / ".write.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def rebuild(self) -> None:
-        """Derive the lexical index from the store into a new generation folder and make it live."""
+        """Derive the lexical (and dense) index from the store into a new generation folder and make it live."""
+        with self._exclusive():
+            self._rebuild_locked()
+
+    def _rebuild_locked(self) -> None:
         token_lists = [stored.lex_tokens for stored in self.store.iter_chunks()]
-        generation = self.store.generation
-        folder = self.directory / f"gen-{generation:06d}-{time.time_ns()}"
-        staging = folder.with_name(folder.name + ".tmp")
+        staging = self.directory / f"staging-{time.time_ns()}.tmp"
         LexicalIndex.build(token_lists).save(staging / "lexical")
+        dense = self._build_dense(staging)
+        generation = self.store.generation  # read after _build_dense, which may have stored vectors
+        folder = self.directory / f"gen-{generation:06d}-{time.time_ns()}"
         docs, chunk_count = self.store.counts()
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -166,7 +236,7 @@ class Collection:
             "chunks": chunk_count,
             "corpus_fingerprint": _fingerprint(self.store.content_hashes()),
             "lexical": {"library": "bm25s", "method": "lucene", "k1": 1.2, "b": 0.75},
-            "dense": None,
+            "dense": dense,
             "versions": _versions(),
             **self._settings_record(),
         }
@@ -175,18 +245,23 @@ class Collection:
         pointer_tmp = self.directory / "CURRENT.tmp"
         pointer_tmp.write_text(folder.name)
         os.replace(pointer_tmp, self.directory / "CURRENT")
-        self._searcher = None
+        # Load the new snapshot before publishing it: readers keep the old one until this assignment.
+        self._searcher = self._load_searcher(folder)
         self._collect_garbage(folder)
 
     def _collect_garbage(self, live: Path) -> None:
+        """Keep the newest generations (a reader may still hold the previous one); drop crash leftovers."""
         gens = sorted((p for p in self.directory.glob("gen-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
         for old in gens[:-KEEP_GENERATIONS]:
             if old != live:
                 shutil.rmtree(old, ignore_errors=True)
+        for leftover in self.directory.glob("staging-*.tmp"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
     def parse(self, data: bytes, source: str) -> ParsedDocument:
         raw = read_bytes(data, source, self.settings.max_file_bytes)
-        return parse_text(raw, source, self.settings.chunking)
+        counter = self.embedder.count_tokens if self.embedder else estimate_tokens
+        return parse_text(raw, source, self.settings.chunking, counter)
 
     def ingest(self, files: Iterable[tuple[str, bytes]]) -> IngestReport:
         """Add, replace or skip each file; a rejected file is reported and the rest still go in."""
@@ -227,13 +302,24 @@ class Collection:
     def _write(self, docs: Sequence[ParsedDocument], remove_ids: Sequence[str]) -> None:
         tokens = [[document_tokens(lexical_text(c.text, c.header, self.settings), self.settings.tokenizer)
                    for c in doc.chunks] for doc in docs]
-        with self._write_lock:
+        vectors = self._encode(docs)
+        with self._exclusive():
             with self.store.transaction() as db:
                 for doc_id in remove_ids:
                     ChunkStore.delete_document(db, doc_id)
                 for doc, doc_tokens in zip(docs, tokens, strict=True):
                     ChunkStore.write_document(db, doc, doc_tokens)
-            self.rebuild()
+                if vectors is not None and self.embedder is not None:
+                    chunk_ids = [c.id for doc in docs for c in doc.chunks]
+                    ChunkStore.write_vectors(db, self.embedder.info.model, chunk_ids, vectors)
+            self._rebuild_locked()
+
+    def _encode(self, docs: Sequence[ParsedDocument]) -> np.ndarray | None:
+        """Embed new chunks before the transaction opens, so the write lock is held briefly."""
+        if self.embedder is None:
+            return None
+        return self.embedder.encode_passages([dense_text(c.text, c.header, self.settings)
+                                              for doc in docs for c in doc.chunks])
 
 
 def _fingerprint(hashes: list[str]) -> str:

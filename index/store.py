@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from corpus.models import Chunk, DocumentMeta, ParsedDocument, Section
 
 _SCHEMA = """
@@ -42,6 +44,12 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS vectors (
+    chunk_id TEXT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (chunk_id, model)
+);
 """
 
 
@@ -123,6 +131,20 @@ class ChunkStore:
             [(c.id, c.document_id, c.ordinal, c.section, c.start, c.end, c.text, c.header, c.tokens,
               json.dumps(tokens, ensure_ascii=False)) for c, tokens in zip(doc.chunks, lex_tokens, strict=True)],
         )
+
+    @staticmethod
+    def write_vectors(db: sqlite3.Connection, model: str, chunk_ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Embeddings are kept per model so a rebuild re-encodes only chunks that have none."""
+        db.executemany(
+            "INSERT OR REPLACE INTO vectors(chunk_id, model, vector) VALUES (?, ?, ?)",
+            [(cid, model, np.asarray(v, dtype=np.float32).tobytes())
+             for cid, v in zip(chunk_ids, vectors, strict=True)],
+        )
+
+    def vectors_for(self, model: str, dimension: int) -> dict[str, np.ndarray]:
+        rows = self._db.execute("SELECT chunk_id, vector FROM vectors WHERE model = ?", (model,))
+        found = {cid: np.frombuffer(blob, dtype=np.float32) for cid, blob in rows}
+        return {cid: v for cid, v in found.items() if v.shape == (dimension,)}
 
     @staticmethod
     def delete_document(db: sqlite3.Connection, document_id: str) -> bool:

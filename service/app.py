@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from corpus.errors import TracuuError
 from index.collection import Collection
+from index.dense import load_embedder
 from index.errors import IndexMismatch, NotFound, SearchError
 from index.search import SearchFilters, SearchHit
 from index.textnorm import query_tokens
@@ -68,6 +69,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, "internal_error", "internal error; see the server log")
 
 
+def open_collection(settings: Settings) -> Collection:
+    """The index folder with the configured encoder, or lexical-only when it cannot be loaded."""
+    embedder, status = load_embedder(settings.embed_model)
+    return Collection.open(Path(settings.index_dir), embedder=embedder, dense_status=status)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; ``settings`` overrides the environment (tests pass their own)."""
 
@@ -75,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         active = settings or get_settings()
         app.state.settings = active
-        app.state.collection = Collection.open(Path(active.index_dir))
+        app.state.collection = open_collection(active)
         app.state.collection.searcher()  # load once, before the first request
         query_tokens("khởi động")  # pyvi loads its CRF model on first use; pay that here, not in a request
         log.info("index %s loaded; dense leg: %s", active.index_dir, app.state.collection.searcher().dense_status)

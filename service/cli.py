@@ -12,11 +12,14 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corpus.errors import TracuuError
 from corpus.load import SUPPORTED_SUFFIXES
 from service.settings import get_settings
+
+if TYPE_CHECKING:
+    from index.collection import Collection
 
 
 def _print_json(data: Any) -> None:
@@ -48,16 +51,20 @@ def corpus_files(corpus: Path) -> list[Path]:
     return sorted(p for p in corpus.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
 
 
+def _open(index_dir: Path) -> Collection:
+    from service.app import open_collection
+
+    return open_collection(get_settings().model_copy(update={"index_dir": index_dir}))
+
+
 def cmd_index_build(args: argparse.Namespace) -> int:
     """Make the index reflect the corpus folder: add new and changed files, drop files no longer there."""
-    from index.collection import Collection
-
     index_dir = Path(args.index)
     if args.rebuild and index_dir.exists():
         import shutil
 
         shutil.rmtree(index_dir)
-    collection = Collection.open(index_dir)
+    collection = _open(index_dir)
     files = corpus_files(Path(args.corpus))
     report = collection.ingest_paths(files)
     present = {p.name for p in files}
@@ -77,18 +84,14 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 
 def cmd_index_add(args: argparse.Namespace) -> int:
-    from index.collection import Collection
-
-    report = Collection.open(Path(args.index)).ingest_paths([Path(f) for f in args.files])
+    report = _open(Path(args.index)).ingest_paths([Path(f) for f in args.files])
     _print_json({"added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
                  "rejected": report.rejected})
     return 1 if report.rejected and not (report.added or report.replaced or report.unchanged) else 0
 
 
 def cmd_index_remove(args: argparse.Namespace) -> int:
-    from index.collection import Collection
-
-    removed = Collection.open(Path(args.index)).remove(args.document_ids)
+    removed = _open(Path(args.index)).remove(args.document_ids)
     _print_json({"removed": removed, "not_found": [d for d in args.document_ids if d not in removed]})
     return 0 if removed else 1
 
@@ -106,7 +109,6 @@ def _filters(pairs: Sequence[str]) -> dict[str, str]:
 def cmd_search(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from index.collection import Collection
     from service.app import run_search
     from service.schemas import SearchRequest
 
@@ -116,7 +118,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"tracuu: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2
-    result = run_search(Collection.open(Path(args.index)), request)
+    result = run_search(_open(Path(args.index)), request)
     if args.json:
         _print_json(result)
         return 0
@@ -124,6 +126,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         doc = hit["document"]
         print(f"{i}. [{hit['score']:.4f}] {doc['number'] or doc['source']} · {doc['locality']} · {hit['section']}")
         print(f"   {hit['text'][:200]}")
+    return 0
+
+
+def cmd_model_fetch(args: argparse.Namespace) -> int:
+    """On a connected machine: download a model once and save it as a folder to carry to an offline one."""
+    from sentence_transformers import SentenceTransformer
+
+    SentenceTransformer(args.name, device="cpu").save(args.to)
+    print(f"saved {args.name} to {args.to}; on the offline machine set TRACUU_EMBED_MODEL={args.to}")
     return 0
 
 
@@ -180,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--host", default="127.0.0.1")
     v.add_argument("--port", type=int, default=8000)
     v.set_defaults(func=cmd_serve)
+
+    m = sub.add_parser("model", help="manage the embedding model").add_subparsers(dest="action", required=True)
+    f = m.add_parser("fetch", help="download a sentence-transformers model into a folder (needs a network)")
+    f.add_argument("name", help="e.g. intfloat/multilingual-e5-small")
+    f.add_argument("--to", required=True)
+    f.set_defaults(func=cmd_model_fetch)
 
     from eval.cli import add_eval_parser
 

@@ -29,7 +29,7 @@ class SearchRequest(BaseModel):
 
     query: str = Field(..., min_length=1, max_length=MAX_QUERY_CHARS, examples=["chỉ tiêu hộ nghèo 2023 của Bình Lục?"])
     k: int = Field(10, ge=1, le=100)
-    filters: Filters = Field(default_factory=Filters)
+    filters: Filters = Field(default_factory=lambda: Filters())
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid"
 
     @field_validator("query")
