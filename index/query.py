@@ -16,6 +16,10 @@ from index.textnorm import fold_diacritics
 
 _YEAR = re.compile(r"(?<!\d)(19[4-9]\d|20\d\d)(?!\d)")
 _NUMBER = re.compile(r"\b\d+[\w.]*(?:\s*[-/]\s*[\wĐđ.]+)+")
+# Questions about who signed or which number a document has are answered by one
+# line (the signature, the "Số: …" header) that shares few words with the question.
+_ASKS_SIGNER = re.compile(r"\b(ai ký|người ký|ký bởi|ai ky|nguoi ky|ky boi)\b", re.IGNORECASE)
+_ASKS_NUMBER = re.compile(r"\b(số hiệu|số ký hiệu|so hieu|so ky hieu)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,8 @@ class QueryIntent:
     localities: frozenset[str] = field(default_factory=frozenset)  # folded, lower case
     years: frozenset[int] = field(default_factory=frozenset)
     numbers: frozenset[str] = field(default_factory=frozenset)  # folded, no spaces, lower case
+    asks_signer: bool = False
+    asks_number: bool = False
 
 
 def place_key(name: str) -> str:
@@ -43,4 +49,5 @@ def understand(query: str, known_places: Iterable[str]) -> QueryIntent:
     localities = {p for p in known_places if p and f" {p} " in folded}
     years = {int(y) for y in _YEAR.findall(query)}
     numbers = {number_key(m.group(0)) for m in _NUMBER.finditer(query)}
-    return QueryIntent(frozenset(localities), frozenset(years), frozenset(numbers))
+    return QueryIntent(frozenset(localities), frozenset(years), frozenset(numbers),
+                       asks_signer=bool(_ASKS_SIGNER.search(query)), asks_number=bool(_ASKS_NUMBER.search(query)))

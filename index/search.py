@@ -48,6 +48,8 @@ class Boosts:
     locality: float = 0.6
     year: float = 0.3
     number: float = 1.0
+    section_year: float = 0.3  # the year named in the chunk's own heading ("I. KẾT QUẢ … NĂM 2023")
+    answer_line: float = 1.0  # the signature or number line, when the question asks for it
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,24 @@ class Searcher:
                 boost[i] += weights.number
         return boost
 
+    def _chunk_boost(self, intent: QueryIntent, rows: np.ndarray) -> np.ndarray:
+        """Boosts that depend on the passage, not only its document; computed for the candidates alone."""
+        boost = np.ones(len(rows), dtype=np.float32)
+        weights = self.options.boosts
+        if weights is None:
+            return boost
+        for i, row in enumerate(rows):
+            chunk = self.chunks[int(row)]
+            meta = self.documents[int(self.doc_of_row[row])].meta
+            # Only where the document covers several years does a heading's year tell its sections apart.
+            if len(meta.years) > 1 and any(str(y) in chunk.section for y in intent.years & set(meta.years)):
+                boost[i] += weights.section_year
+            if intent.asks_signer and meta.signer and meta.signer in chunk.text:
+                boost[i] += weights.answer_line
+            if intent.asks_number and meta.number and number_key(meta.number) in number_key(chunk.text):
+                boost[i] += weights.answer_line
+        return boost
+
     # -- the batch path -----------------------------------------------------
 
     def search_batch(
@@ -191,9 +211,11 @@ class Searcher:
         fused = fuse_rrf(live, weights)
         if not fused:
             return []
-        boost = self._doc_boost(understand(query, self._places.keys()))
+        intent = understand(query, self._places.keys())
+        boost = self._doc_boost(intent)
         rows = np.fromiter(fused.keys(), dtype=np.int64)
         scores = np.fromiter(fused.values(), dtype=np.float32) * boost[self.doc_of_row[rows]]
+        scores *= self._chunk_boost(intent, rows)
         order = np.argsort(-scores, kind="stable")[:k]
         found_by = {leg: set(r) for leg, r in live.items()}
         return [
