@@ -128,6 +128,15 @@ class Searcher:
                     table.setdefault(place_key(name), set()).add(i)
         return table
 
+    def hit_for_chunk(self, chunk_id: str) -> SearchHit | None:
+        """The chunk with this id as an unscored hit (the starting point of /similar)."""
+        if not hasattr(self, "_chunk_rows"):
+            self._chunk_rows = {c.id: i for i, c in enumerate(self.chunks)}
+        row = self._chunk_rows.get(chunk_id)
+        if row is None:
+            return None
+        return SearchHit(self.chunks[row], self.documents[int(self.doc_of_row[row])], 0.0, ())
+
     # -- filters and boosts -------------------------------------------------
 
     def _doc_allowed(self, filters: SearchFilters) -> np.ndarray | None:

@@ -81,3 +81,68 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=MAX_QUERY_CHARS,
+                          examples=["chỉ tiêu hộ nghèo 2023 của Bình Lục?"])
+    k: int = Field(5, ge=1, le=50)
+    filters: Filters = Field(default_factory=lambda: Filters())
+
+    @field_validator("question")
+    @classmethod
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question is empty or whitespace only")
+        return value
+
+
+class CitationOut(BaseModel):
+    chunk_id: str
+    document: DocumentOut
+    section: str
+    quote: str
+    start: int
+    end: int
+
+
+class AskResponse(BaseModel):
+    question: str
+    answer: str | None
+    message: str | None
+    confidence: float
+    citations: list[CitationOut]
+    passages: list[SearchResult]
+    took_ms: float
+
+
+class SimilarRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    chunk_id: str | None = Field(None, max_length=64)
+    text: str | None = Field(None, max_length=20_000, examples=["phân loại rác thải tại nguồn"])
+    k: int = Field(10, ge=1, le=100)
+    filters: Filters = Field(default_factory=lambda: Filters())
+    exclude_same_document: bool = True
+    exclude_same_locality: bool = True
+
+    @field_validator("text")
+    @classmethod
+    def text_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("text is empty or whitespace only")
+        return value
+
+
+class SimilarGroup(BaseModel):
+    province: str | None
+    locality: str | None
+    results: list[SearchResult]
+
+
+class SimilarResponse(BaseModel):
+    results: list[SearchResult]
+    groups: list[SimilarGroup]
+    took_ms: float

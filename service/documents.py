@@ -1,0 +1,137 @@
+"""``/documents``: list, read, upload and delete. Writes need the API key (or loopback when none is set)."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from dataclasses import asdict
+from pathlib import PurePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
+
+from corpus.load import SUPPORTED_SUFFIXES
+from index.errors import NotFound
+from index.store import StoredDocument
+from service.app import CollectionDep
+from service.settings import Settings
+
+router = APIRouter(tags=["documents"])
+UPLOAD_CHUNK = 1024 * 1024
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host in ("testclient", "localhost"):
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_writer(request: Request) -> None:
+    """Bearer key compared in constant time; with no key configured, only loopback clients may write."""
+    settings = _settings(request)
+    if settings.api_key:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), settings.api_key.encode()):
+            raise HTTPException(401, "writes need 'Authorization: Bearer <TRACUU_API_KEY>'")
+        return
+    if not _is_loopback(request.client.host if request.client else None):
+        raise HTTPException(403, "writes are refused: no TRACUU_API_KEY is configured and the client is not local")
+
+
+
+
+def meta_out(doc: StoredDocument) -> dict[str, Any]:
+    meta = asdict(doc.meta)
+    meta["years"] = list(meta["years"])
+    return {"id": doc.id, "source": doc.source, **meta, "ingested_at": doc.ingested_at}
+
+
+@router.get("/documents")
+def list_documents(
+    collection: CollectionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    locality: str | None = None,
+    province: str | None = None,
+    level: str | None = None,
+    doc_type: str | None = None,
+    year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+) -> dict[str, Any]:
+    """Danh sách văn bản, phân trang, lọc theo địa phương, tỉnh, cấp, loại, năm."""
+    from index.search import SearchFilters, _matches
+
+    filters = SearchFilters(locality=locality, province=province, level=level, doc_type=doc_type, year=year)
+    docs = [d for d in collection.searcher().documents if _matches(d, filters)]
+    return {"total": len(docs), "documents": [meta_out(d) for d in docs[offset : offset + limit]]}
+
+
+@router.get("/documents/{document_id}")
+def get_document(document_id: str, collection: CollectionDep) -> dict[str, Any]:
+    """Một văn bản: siêu dữ liệu, toàn văn đã làm sạch, các mục và các đoạn."""
+    searcher = collection.searcher()
+    doc = next((d for d in searcher.documents if d.id == document_id), None)
+    text = collection.store.document_text(document_id) if doc else None
+    if doc is None or text is None:
+        raise NotFound(f"no document with id {document_id!r}")
+    return {
+        "document": meta_out(doc),
+        "text": text,
+        "sections": [asdict(s) for s in collection.store.document_sections(document_id)],
+        "chunks": [{"id": c.id, "section": c.section, "start": c.start, "end": c.end}
+                   for c in searcher.chunks if c.document_id == document_id],
+    }
+
+
+async def _read_capped(upload: UploadFile, limit: int) -> bytes:
+    """Read an upload in pieces and stop as soon as it passes the limit, not after reading it all."""
+    parts: list[bytes] = []
+    size = 0
+    while piece := await upload.read(UPLOAD_CHUNK):
+        size += len(piece)
+        if size > limit:
+            raise HTTPException(413, f"{_safe_name(upload.filename)}: over the upload limit of {limit} bytes")
+        parts.append(piece)
+    return b"".join(parts)
+
+
+def _safe_name(name: str | None) -> str:
+    """The base name only: a client's "../../etc/passwd" or "C:\\x\\y.txt" never names a path here."""
+    base = PurePath((name or "").replace("\\", "/").replace("\x00", "")).name
+    return base[:200] or "upload.txt"
+
+
+@router.post("/documents", dependencies=[Depends(require_writer)])
+async def upload_documents(request: Request, files: list[UploadFile], collection: CollectionDep) -> dict[str, Any]:
+    """Tải lên một hoặc nhiều tệp (.txt, .md, .docx, .pdf); trả về những gì được thêm, thay, bỏ qua, từ chối."""
+    limit = _settings(request).max_upload_bytes
+    received = []
+    for upload in files:
+        name = _safe_name(upload.filename)
+        if PurePath(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise HTTPException(415, f"{name}: unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}")
+        received.append((name, await _read_capped(upload, limit)))
+    report = collection.ingest(received)
+    ids = {d.source: d.id for d in report.documents}
+    return {
+        "added": [{"source": s, "id": ids.get(s)} for s in report.added],
+        "replaced": [{"source": s, "id": ids.get(s)} for s in report.replaced],
+        "unchanged": report.unchanged,
+        "rejected": report.rejected,
+    }
+
+
+@router.delete("/documents/{document_id}", dependencies=[Depends(require_writer)])
+def delete_document(document_id: str, collection: CollectionDep) -> dict[str, Any]:
+    """Xóa một văn bản khỏi chỉ mục."""
+    if not collection.remove([document_id]):
+        raise NotFound(f"no document with id {document_id!r}")
+    return {"deleted": document_id}
