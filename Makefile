@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint index eval bench clean
+.PHONY: run test lint index eval bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,19 @@ index: $(STAMP)
 run: index
 	$(BIN)/tracuu serve --index $(INDEX_DIR) --host $(HOST) --port $(PORT)
 
+# Browser tests drive Debian's chromium through Playwright (its own browser
+# download cannot reach its host from these machines).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: run 'sudo apt-get install chromium' for the browser tests"; fi; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check corpus index service eval tests
 	$(BIN)/mypy
 
-test: $(STAMP) lint
+test: $(STAMP) chromium lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 eval: $(STAMP)

@@ -23,6 +23,7 @@ from corpus.structure import section_path
 
 PATH_SEPARATOR = " › "
 _TOKEN_PIECES = re.compile(r"\w+|[^\w\s]")
+_NEXT_TEXT = re.compile(r"\s*")
 # Multilingual sentencepiece vocabularies (XLM-R, used by e5 and bge-m3) split a
 # Vietnamese syllable into 1.1–1.4 pieces on these documents; 1.5 keeps an
 # estimated chunk under the model's limit.
@@ -58,17 +59,25 @@ def _blocks(text: str, sections: Sequence[Section]) -> list[tuple[int, int, str]
 
 
 def _locate(block: str, pieces: list[str]) -> list[tuple[int, int]]:
-    """Offsets of each split piece inside ``block``, searching forward from the last one."""
+    """Offsets of each split piece inside ``block``, in order.
+
+    A piece starts after the previous piece's start and no later than the first
+    character the previous piece left uncovered (overlap may start it earlier).
+    Of the places in that window take the last: in repeated text ("Hội Hội
+    Hội") the first one lags behind and leaves the block's tail unchunked.
+    """
     spans: list[tuple[int, int]] = []
-    cursor = 0
+    prev_start, prev_end = -1, 0
     for piece in pieces:
-        pos = block.find(piece, cursor)
+        gap = _NEXT_TEXT.match(block, prev_end)  # always matches: \s* may be empty
+        limit = gap.end() if gap else prev_end
+        pos = block.rfind(piece, prev_start + 1, limit + len(piece))
         if pos < 0:
-            pos = block.find(piece)
+            pos = block.find(piece, prev_start + 1)
         if pos < 0:
             continue  # cannot happen for a substring splitter; the invariant test would catch it
         spans.append((pos, pos + len(piece)))
-        cursor = pos + 1
+        prev_start, prev_end = pos, pos + len(piece)
     return spans
 
 
@@ -109,7 +118,9 @@ def chunk_document(
             if not chunk_text.strip():
                 continue
             abs_start = block_start + start
-            chunk_id = hashlib.sha256(f"{content_hash}:{abs_start}:{len(chunk_text)}".encode()).hexdigest()[:20]
+            # Same text under two file names is two documents: the id includes the document.
+            key = f"{document_id}:{content_hash}:{abs_start}:{len(chunk_text)}"
+            chunk_id = hashlib.sha256(key.encode()).hexdigest()[:20]
             chunks.append(Chunk(
                 id=chunk_id, document_id=document_id, ordinal=len(chunks), section=path,
                 start=abs_start, end=abs_start + len(chunk_text), text=chunk_text,

@@ -27,8 +27,14 @@ _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _TRAILING = re.compile(r"(?m)[ ]+$|^[ ]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 # A line that stops mid-sentence (no closing punctuation) and a next line that
-# starts in lower case were one line before a converter wrapped them.
-_MID_SENTENCE_BREAK = re.compile(r"(?<=[^\W_]|,)\n\n?(?=[a-zà-ỹđ]|\d{1,2}/\d{1,2}/\d{2,4})")
+# starts in lower case were one line before a converter wrapped them. The lower
+# case letters are listed: a range like à-ỹ also holds Đ, Ủ, Ở … and would glue
+# "Điều 2." or "Ủy ban nhân dân tỉnh" onto the line above. A lettered item
+# ("a) Cơ quan, đơn vị thực hiện") starts in lower case but is a heading.
+_LOWER = "a-zàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
+_MID_SENTENCE_BREAK = re.compile(
+    r"(?<=[^\W_]|,)\n\n?(?![a-zđ]\)(?:\s|$))(?=[" + _LOWER + r"]|\d{1,2}/\d{1,2}/\d{2,4})"
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\u200c\u200d\u2060]")
 
 

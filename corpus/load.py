@@ -23,12 +23,18 @@ MIN_TEXT_CHARS = 20
 
 def decode_text(data: bytes, source: str) -> str:
     """Decode plain text as UTF-8, UTF-16 (by BOM or NUL pattern) or cp1258, in that order."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if _looks_like_utf16(data):
-        return data.decode("utf-16-le" if data[1:2] == b"\x00" else "utf-16-be")
+    try:
+        if data.startswith(b"\xef\xbb\xbf"):
+            return data[3:].decode("utf-8", errors="strict")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16")
+        if _looks_like_utf16(data):
+            return data.decode("utf-16-le" if data[1:2] == b"\x00" else "utf-16-be")
+    except UnicodeDecodeError as exc:
+        # A BOM or a NUL pattern chose the encoding, so no other one is tried.
+        raise RejectedFile(
+            source, f"text looks like {exc.encoding} but does not decode as it ({exc.reason} at byte {exc.start})"
+        ) from exc
     if b"\x00" in data:
         raise RejectedFile(source, "binary file (contains NUL bytes), not text")
     try:

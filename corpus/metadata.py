@@ -31,7 +31,7 @@ _PLACE_DATE = re.compile(r"(?m)^([^\W\d][^\n,]{1,40}),\s*ngày\s+(\d{1,2})\s+th�
 _ADOPTED_DATE = re.compile(r"thông qua ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.IGNORECASE)
 _UNIT_WORDS = r"(?:TỈNH|HUYỆN|THÀNH PHỐ|THỊ XÃ|QUẬN|XÃ|PHƯỜNG|THỊ TRẤN|TP\.?)"
 _COUNCIL = re.compile(
-    r"(HỘI ĐỒNG NHÂN DÂN|ỦY BAN NHÂN DÂN|UỶ BAN NHÂN DÂN|HĐND|UBND)\s+(" + _UNIT_WORDS + r")\s+([^\n]+)",
+    r"(HỘI ĐỒNG NHÂN DÂN|ỦY BAN NHÂN DÂN|UỶ BAN NHÂN DÂN|HĐND|UBND)\s+(" + _UNIT_WORDS + r")[ \t]+([^\n]+)",
     re.IGNORECASE,
 )
 _PARTY = re.compile(r"(HUYỆN|TỈNH|THÀNH|QUẬN|THỊ|ĐẢNG)\s+(ỦY|UỶ)\s+([^\n]+)", re.IGNORECASE)
@@ -44,7 +44,7 @@ _BODIES = {"hội đồng nhân dân": "HĐND", "hđnd": "HĐND", "ủy ban nhâ
            "ubnd": "UBND"}
 _NAME = re.compile(r"^[A-ZĐÀ-Ỹ][a-zà-ỹđ]*(?: [A-ZĐÀ-Ỹ][a-zà-ỹđ]*){1,4}$")
 _SIGN_ROLES = re.compile(r"CHỦ TỊCH|BÍ THƯ|GIÁM ĐỐC|TM\.|KT\.|TL\.|CHÁNH|TRƯỞNG|Nơi nhận", re.IGNORECASE)
-_YEAR_PHRASE = re.compile(r"(?<!tháng \d)(?<!tháng \d\d)(?<!đến )\bnăm (\d{4})\b", re.IGNORECASE)
+_YEAR_PHRASE = re.compile(r"(?<!tháng \d )(?<!tháng \d\d )(?<!đến )\bnăm (\d{4})\b", re.IGNORECASE)
 
 
 def _title_case(name: str) -> str:

@@ -93,6 +93,13 @@ def parse_sections(text: str, emphasised: list[str] | None = None) -> list[Secti
     parents: list[int | None] = []
     open_stack: list[tuple[str, int]] = []  # (kind, heading index) from outermost to innermost
     for i, heading in enumerate(headings):
+        if heading.kind != "bullet":
+            # A list item never contains a numbered heading: without this, a
+            # bullet left open high up ("-----" under the letterhead, "- Xét đề
+            # nghị …" in the preamble) is later re-opened by a deep bullet and
+            # cuts every following heading off from its real parents.
+            while open_stack and open_stack[-1][0] == "bullet":
+                open_stack.pop()
         kinds = [kind for kind, _ in open_stack]
         if heading.kind in ("marker", "closing"):
             open_stack = []

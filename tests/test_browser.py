@@ -1,0 +1,99 @@
+"""The web page in real headless Chromium (Debian's package, driven by Playwright's Python client)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from service.app import create_app
+from service.settings import Settings
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(sample_index: Path) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(create_app(Settings(index_dir=sample_index)), host="127.0.0.1", port=port,
+                            log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not instance.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert instance.started, "the test server did not start in 30 s"
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(server: str):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; `make test` installs Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} is not installed here (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone-width screen
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        tab.goto(server + "/")
+        yield tab
+        browser.close()
+
+
+def test_search_shows_highlighted_passages(page) -> None:
+    page.fill("#q", "chỉ tiêu hộ nghèo 2023 của Bình Lục?")
+    page.click("#btn-search")
+    first = page.locator(".result").first
+    first.wait_for()
+    assert "3,7%" in first.inner_text()
+    assert "Điều 2 › 2. Các chỉ tiêu" in first.locator(".section").inner_text()
+    marks = [m.lower() for m in first.locator("mark").all_inner_texts()]
+    assert {"hộ", "nghèo"} <= set(marks)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # no sideways scrolling on a phone
+
+
+def test_ask_shows_the_figure_and_highlights_its_source(page) -> None:
+    page.fill("#q", "chỉ tiêu hộ nghèo 2023 của Bình Lục?")
+    page.click("#btn-ask")
+    card = page.locator("#answer-card")
+    card.wait_for()
+    assert "3,7%" in card.locator(".answer").inner_text()
+    assert "Tỷ lệ hộ nghèo (theo chuẩn mới) giảm còn 3,7%" in card.locator(".quote").inner_text()
+    card.locator(".open-doc").click()
+    cited = page.locator("#cited")
+    cited.wait_for()
+    assert "giảm còn 3,7%" in cited.inner_text()
+    assert cited.is_visible()
+    page.screenshot(path=str(Path(os.environ.get("TRACUU_SCREENSHOTS", "/tmp")) / "tracuu-ask.png"))
+
+
+def test_similar_view_groups_other_localities(page) -> None:
+    page.fill("#q", "phân loại rác thải tại nguồn Bình Giang")
+    page.click("#btn-search")
+    page.locator(".result").first.wait_for()
+    page.locator(".result .similar").first.click()
+    page.locator(".group").first.wait_for()
+    headings = page.locator(".group h3").all_inner_texts()
+    assert headings and all("Bình Giang" not in h for h in headings)
