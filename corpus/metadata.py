@@ -118,12 +118,26 @@ def extract_title(text: str, doc_type: str | None) -> str | None:
 
 
 def _issuer_from_council(text: str) -> tuple[str, str, str] | None:
+    gazetteer = load_gazetteer()
     for match in _COUNCIL.finditer(text[:HEADER_CHARS]):
-        name = _name_words(match.group(3))
+        unit = match.group(2).lower().rstrip(".")
+        # Older documents write the place in lower case ("Ủy ban nhân dân tỉnh khánh hòa"): a
+        # province the gazetteer knows is accepted in any case, other names only capitalised.
+        province = _leading_province(match.group(3), gazetteer) if unit in ("tỉnh", "thành phố", "tp") else None
+        name = province or _name_words(match.group(3))
         if name:  # "UBND huyện tại hội nghị" names no place; look further
             body = _BODIES[match.group(1).lower()]
-            unit = match.group(2).lower().rstrip(".")
-            return f"{body} {unit} {name}", _LEVELS.get(unit, "huyện"), name
+            level = "tỉnh" if province else _LEVELS.get(unit, "huyện")
+            return f"{body} {unit} {name}", level, name
+    return None
+
+
+def _leading_province(rest: str, gazetteer: Gazetteer) -> str | None:
+    words = re.findall(r"[^\W\d_]+", rest)[:4]
+    for size in (4, 3, 2, 1):
+        province = gazetteer.canonical_province(" ".join(words[:size])) if len(words) >= size else None
+        if province:
+            return province
     return None
 
 
@@ -152,12 +166,11 @@ def _issuer_from_generic_header(text: str, gazetteer: Gazetteer) -> tuple[str, s
     """Old decisions name only "Ủy ban nhân dân tỉnh" and put the province in the title."""
     head = text[:HEADER_CHARS]
     body = re.search(r"(?im)^(Ủy ban nhân dân|Uỷ ban nhân dân|Hội đồng nhân dân) (tỉnh|thành phố)\s*$", head)
-    place = re.search(r"(?:tỉnh|thành phố) ([^\W\d][\w ]{2,30}?)(?:[\s,.;]*$|\s*\n)", head, re.MULTILINE)
-    if not body or not place:
+    title = head.lstrip().split("\n", 1)[0]
+    provinces = stated_provinces(title, gazetteer)
+    if not body or not provinces:
         return None
-    province = gazetteer.canonical_province(place.group(1))
-    if not province:
-        return None
+    province = provinces[0]
     short = _BODIES[body.group(1).lower()]
     return f"{short} {body.group(2).lower()} {province}", "tỉnh", province
 

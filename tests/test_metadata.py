@@ -234,3 +234,23 @@ def test_signer_needs_a_signature_block() -> None:
     assert extract_signer("Nơi nhận:\n- Lưu: VT, VP.\nCHỦ TỊCH\nNguyễn Hữu Nam") == "Nguyễn Hữu Nam"
     # A capitalised last line with no role or "Nơi nhận" above it is not a signature.
     assert extract_signer("Hội nghị sơ kết 6 tháng đầu năm 2024.\nThường Xuân") is None
+
+
+def test_lower_case_province_in_an_old_header() -> None:
+    """Older decisions write "Ủy ban nhân dân tỉnh khánh hòa": the gazetteer knows the province in any case."""
+    from corpus.metadata import extract_metadata
+
+    text = ("Quyết định quy định mức thủy lợi phí trên địa bàn tỉnh khánh hòa\n"
+            "Ủy ban nhân dân tỉnh khánh hòa\nCăn cứ Luật Tổ chức Hội đồng nhân dân và Ủy ban nhân dân;")
+    meta = extract_metadata(text)
+    assert (meta.issuer, meta.level, meta.locality, meta.province) == (
+        "UBND tỉnh Khánh Hòa", "tỉnh", "Khánh Hòa", "Khánh Hòa")
+
+
+def test_generic_body_line_takes_the_province_from_the_title() -> None:
+    from corpus.metadata import extract_metadata
+
+    text = ("Quyết định ban hành quy định hỗ trợ doanh nghiệp tỉnh bình phước giai đoạn 2009 - 2010\n"
+            "Ủy ban nhân dân tỉnh\nCăn cứ Luật Tổ chức Hội đồng nhân dân và Ủy ban nhân dân;")
+    meta = extract_metadata(text)
+    assert (meta.issuer, meta.locality, meta.province_current) == ("UBND tỉnh Bình Phước", "Bình Phước", "Đồng Nai")
