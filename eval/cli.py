@@ -26,13 +26,14 @@ def evaluate(suite: Suite, configs: list[Config], cache: Path, with_baseline: bo
     """Metrics per configuration name; the baseline last."""
     from eval.baseline import BaselineIndex, baseline_search
     from eval.report import BASELINE
-    from eval.runner import EVAL_K, open_collection, run_questions, tracuu_search
+    from eval.runner import EVAL_K, open_collection, run_questions, tracuu_answer, tracuu_search
 
     runs: dict[str, Any] = {}
     for config in configs:
         collection = open_collection(cache, suite.corpus, config)
         search = tracuu_search(collection, suite.corpus, config.mode)
-        runs[config.name] = summarise(run_questions(suite.questions, search))
+        answer = tracuu_answer(collection, suite.corpus, config.mode)
+        runs[config.name] = summarise(run_questions(suite.questions, search, answer))
         collection.store.close()
     if with_baseline:
         index = BaselineIndex(suite.corpus.files)

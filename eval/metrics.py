@@ -167,6 +167,7 @@ class QueryResult:
     relevant: frozenset[str]
     latency_ms: float
     answer_found: bool | None = None
+    answer_correct: bool | None = None  # /ask's extractive answer cites the expected figure
 
     def __post_init__(self) -> None:
         # Copy into immutable containers so a caller reusing its list cannot change a stored result.
@@ -210,6 +211,9 @@ def aggregate(
     answers = [r.answer_found for r in results if r.answer_found is not None]
     if answers:
         out["answer@5"] = sum(answers) / len(answers)
+    asked = [r.answer_correct for r in results if r.answer_correct is not None]
+    if asked:
+        out["answer_accuracy"] = sum(asked) / len(asked)
     return out
 
 

@@ -20,14 +20,17 @@ def markdown(dataset: str, runs: Mapping[str, Mapping[str, Any]], notes: list[st
     base = runs.get(BASELINE, {}).get("overall", {})
     lines = [f"# Evaluation — {dataset}", ""]
     lines += [f"- {n}" for n in notes] + [""]
-    header = "| configuration | " + " | ".join(METRICS) + " | answer@5 | p50 ms | p95 ms | MRR vs baseline |"
-    lines += [header, "|" + "---|" * (len(METRICS) + 5)]
+    header = ("| configuration | " + " | ".join(METRICS)
+              + " | answer@5 | /ask accuracy | p50 ms | p95 ms | MRR vs baseline |")
+    lines += [header, "|" + "---|" * (len(METRICS) + 6)]
     for name, run in runs.items():
         o = run["overall"]
         cells = [f"{o.get(m, 0.0):.3f}" for m in METRICS]
         answer = f"{o['answer@5']:.3f}" if "answer@5" in o else "—"
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {answer} | {o.get('latency_p50_ms', 0):.1f} | "
-                     f"{o.get('latency_p95_ms', 0):.1f} | {_ratio(o.get('mrr@10', 0.0), base.get('mrr@10', 0.0))} |")
+        accuracy = f"{o['answer_accuracy']:.3f}" if "answer_accuracy" in o else "—"
+        timing = f"{o.get('latency_p50_ms', 0):.1f} | {o.get('latency_p95_ms', 0):.1f}"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {answer} | {accuracy} | {timing} | "
+                     f"{_ratio(o.get('mrr@10', 0.0), base.get('mrr@10', 0.0))} |")
     for name, run in runs.items():
         lines += ["", f"## {name} — by kind", "", "| kind | n | " + " | ".join(METRICS) + " |",
                   "|" + "---|" * (len(METRICS) + 2)]

@@ -98,19 +98,31 @@ def judge(hits_units: Sequence[tuple[str, str]], question: Question) -> tuple[li
     return ranked, answer_found
 
 
+Answerer = Callable[[str], "tuple[str, str] | None"]  # question -> (unit, quoted text) of the answer
+
+
 def run_questions(
     questions: Sequence[Question],
     search: Callable[[str], list[tuple[str, str]]],
+    answer: Answerer | None = None,
 ) -> list[QueryResult]:
-    """Time and judge each question; ``search`` returns (unit, passage text) best first."""
+    """Time and judge each question; ``search`` returns (unit, passage text) best first.
+
+    With ``answer`` (the /ask path), a question that has an expected figure is
+    also judged on whether the extractive answer quotes it from a relevant document.
+    """
     results = []
     for question in questions:
         started = time.perf_counter()
         hits = search(question.question)
         latency = (time.perf_counter() - started) * 1000
         ranked, answer_found = judge(hits, question)
+        correct = None
+        if answer is not None and question.answer is not None:
+            given = answer(question.question)
+            correct = bool(given and given[0] in question.documents and contains_answer(given[1], question.answer))
         results.append(QueryResult(question.id, question.kind, tuple(ranked), frozenset(question.documents),
-                                   latency, answer_found))
+                                   latency, answer_found, correct))
     return results
 
 
@@ -122,3 +134,19 @@ def tracuu_search(collection: Collection, corpus: EvalCorpus, mode: Mode) -> Cal
         return [(corpus.unit(h.document.source), h.chunk.text) for h in hits]
 
     return search
+
+
+def tracuu_answer(collection: Collection, corpus: EvalCorpus, mode: Mode) -> Answerer:
+    """The same retrieval and extraction /ask serves; returns the cited document and quote."""
+    from index.answer import extract_answer
+
+    searcher = collection.searcher()
+
+    def answer(question: str) -> tuple[str, str] | None:
+        result = extract_answer(question, searcher.search(question, EVAL_K, mode=mode))
+        if result.text is None or not result.citations:
+            return None
+        cited = result.citations[0]
+        return corpus.unit(cited.hit.document.source), cited.quote
+
+    return answer
