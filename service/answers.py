@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from index.answer import NO_ANSWER, extract_answer
-from index.errors import NotFound
+from index.errors import NotFound, SearchError
 from index.search import SearchFilters, SearchHit
 from service.app import CollectionDep, document_out, hit_out
+from service.generative import generate_answer
 from service.schemas import AskRequest, AskResponse, SimilarRequest, SimilarResponse
 
 router = APIRouter(tags=["answers"])
@@ -21,13 +22,24 @@ def _elapsed(started: float) -> float:
 
 
 @router.post("/ask", response_model=AskResponse)
-def ask(body: AskRequest, collection: CollectionDep) -> dict[str, Any]:
+def ask(body: AskRequest, request: Request, collection: CollectionDep) -> dict[str, Any]:
     """Trả lời câu hỏi bằng chính câu trong văn bản, kèm trích dẫn nguyên văn và vị trí."""
     started = time.perf_counter()
     hits = collection.searcher().search(body.question, max(body.k, 10), SearchFilters(**body.filters.model_dump()))
-    answer = extract_answer(body.question, hits)
+    dropped: tuple[dict[str, object], ...] = ()
+    if body.mode == "generative":
+        settings = request.app.state.settings
+        if not settings.llm_base_url:
+            raise SearchError("generative mode needs TRACUU_LLM_BASE_URL (an OpenAI-compatible endpoint)")
+        generated = generate_answer(body.question, hits[: body.k], settings.llm_base_url, settings.llm_model,
+                                    settings.llm_api_key, settings.llm_timeout_s)
+        answer, dropped = generated.answer, generated.dropped
+    else:
+        answer = extract_answer(body.question, hits)
     return {
         "question": body.question,
+        "mode": body.mode,
+        "dropped_citations": list(dropped),
         "answer": answer.text,
         "message": None if answer.text else NO_ANSWER,
         "confidence": answer.confidence,

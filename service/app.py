@@ -30,7 +30,7 @@ from service.settings import Settings, get_settings
 
 log = logging.getLogger("tracuu")
 
-_STATUS = {SearchError: 400, NotFound: 404, IndexMismatch: 409}
+_STATUS: dict[type[TracuuError], int] = {SearchError: 400, NotFound: 404, IndexMismatch: 409}
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -60,7 +60,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TracuuError)
     async def on_domain(_: Request, exc: TracuuError) -> JSONResponse:
-        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+        from service.generative import GenerationError
+
+        status = 502 if isinstance(exc, GenerationError) else next(
+            (s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
         return error_response(status, exc.code, str(exc))
 
     @app.exception_handler(Exception)

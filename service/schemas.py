@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -90,6 +90,7 @@ class AskRequest(BaseModel):
                           examples=["chỉ tiêu hộ nghèo 2023 của Bình Lục?"])
     k: int = Field(5, ge=1, le=50)
     filters: Filters = Field(default_factory=lambda: Filters())
+    mode: Literal["extractive", "generative"] = "extractive"
 
     @field_validator("question")
     @classmethod
@@ -110,10 +111,12 @@ class CitationOut(BaseModel):
 
 class AskResponse(BaseModel):
     question: str
+    mode: str
     answer: str | None
     message: str | None
     confidence: float
     citations: list[CitationOut]
+    dropped_citations: list[dict[str, Any]] = []
     passages: list[SearchResult]
     took_ms: float
 

@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     max_query_chars: int = 1000
     log_level: str = "INFO"
+    llm_base_url: str | None = None  # an OpenAI-compatible endpoint, e.g. a local server's /v1
+    llm_model: str = "local"
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 60.0
 
 
 @lru_cache(maxsize=1)
