@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 MAX_QUERY_CHARS = 1000
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("empty or whitespace only")
+    return value
+
+
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
 
 
 class Filters(BaseModel):
@@ -27,17 +36,11 @@ class Filters(BaseModel):
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(..., min_length=1, max_length=MAX_QUERY_CHARS, examples=["chỉ tiêu hộ nghèo 2023 của Bình Lục?"])
+    query: NonBlank = Field(..., min_length=1, max_length=MAX_QUERY_CHARS,
+                            examples=["chỉ tiêu hộ nghèo 2023 của Bình Lục?"])
     k: int = Field(10, ge=1, le=100)
     filters: Filters = Field(default_factory=lambda: Filters())
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid"
-
-    @field_validator("query")
-    @classmethod
-    def not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("query is empty or whitespace only")
-        return value
 
 
 class DocumentOut(BaseModel):
@@ -86,18 +89,11 @@ class ErrorResponse(BaseModel):
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(..., min_length=1, max_length=MAX_QUERY_CHARS,
+    question: NonBlank = Field(..., min_length=1, max_length=MAX_QUERY_CHARS,
                           examples=["chỉ tiêu hộ nghèo 2023 của Bình Lục?"])
     k: int = Field(5, ge=1, le=50)
     filters: Filters = Field(default_factory=lambda: Filters())
     mode: Literal["extractive", "generative"] = "extractive"
-
-    @field_validator("question")
-    @classmethod
-    def not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("question is empty or whitespace only")
-        return value
 
 
 class CitationOut(BaseModel):
@@ -125,18 +121,11 @@ class SimilarRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     chunk_id: str | None = Field(None, max_length=64)
-    text: str | None = Field(None, max_length=20_000, examples=["phân loại rác thải tại nguồn"])
+    text: NonBlank | None = Field(None, max_length=20_000, examples=["phân loại rác thải tại nguồn"])
     k: int = Field(10, ge=1, le=100)
     filters: Filters = Field(default_factory=lambda: Filters())
     exclude_same_document: bool = True
     exclude_same_locality: bool = True
-
-    @field_validator("text")
-    @classmethod
-    def text_not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("text is empty or whitespace only")
-        return value
 
 
 class SimilarGroup(BaseModel):
