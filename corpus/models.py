@@ -62,6 +62,25 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Indicator:
+    """One figure of one indicator, cited by offsets: ``clean_text[start:end] == quote``."""
+
+    indicator: str  # the name as written ("Tỷ lệ hộ nghèo (theo chuẩn mới)")
+    key: str  # groups equivalent names across documents ("tỷ lệ hộ nghèo")
+    value: float
+    value_max: float | None  # set for ranges ("78-79 triệu đồng")
+    unit: str
+    comparator: str | None  # "giảm còn", "đạt", "trở lên", …
+    kind: str  # "target" | "result"
+    year: int | None
+    section: str
+    start: int
+    end: int
+    quote: str
+    figure: str  # the comparator and figure as written ("giảm còn 3,7%")
+
+
+@dataclass(frozen=True)
 class ParsedDocument:
     """A document after ingestion: cleaned text, metadata, sections and chunks."""
 
@@ -72,3 +91,4 @@ class ParsedDocument:
     meta: DocumentMeta
     sections: tuple[Section, ...] = field(default_factory=tuple)
     chunks: tuple[Chunk, ...] = field(default_factory=tuple)
+    indicators: tuple[Indicator, ...] = field(default_factory=tuple)

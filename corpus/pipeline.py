@@ -8,6 +8,7 @@ from pathlib import Path
 
 from corpus.chunk import ChunkSettings, chunk_document, estimate_tokens
 from corpus.clean import clean_text, emphasised_lines
+from corpus.indicators import extract_indicators
 from corpus.load import DEFAULT_MAX_BYTES, read_bytes
 from corpus.metadata import extract_metadata
 from corpus.models import ParsedDocument
@@ -40,7 +41,7 @@ def parse_text(
     chunks = chunk_document(doc_id, digest, text, sections, meta, settings or ChunkSettings(), count_tokens)
     return ParsedDocument(
         id=doc_id, source=Path(source).name, content_hash=digest, text=text, meta=meta,
-        sections=tuple(sections), chunks=tuple(chunks),
+        sections=tuple(sections), chunks=tuple(chunks), indicators=tuple(extract_indicators(text, sections, meta)),
     )
 
 

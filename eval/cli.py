@@ -41,7 +41,37 @@ def evaluate(suite: Suite, configs: list[Config], cache: Path, with_baseline: bo
     return runs
 
 
+def cmd_eval_indicators(args: argparse.Namespace) -> int:
+    """Extractor precision/recall by document; writes eval/reports/indicators.md and .json."""
+    from corpus.pipeline import parse_path
+    from eval.indicator_eval import load_labelled, markdown, score_document, total
+    from eval.suites import DOCUMENTS
+
+    labelled = load_labelled()
+    scores = []
+    for path in sorted(DOCUMENTS.glob("*.txt")):
+        doc = parse_path(path)
+        scores.append(score_document(path.name, doc.indicators, [r for r in labelled if r["document"] == path.name]))
+    folder = Path(args.reports)
+    folder.mkdir(parents=True, exist_ok=True)
+    table = markdown(scores)
+    (folder / "indicators.md").write_text(table, encoding="utf-8")
+    overall = total(scores)
+    summary = {"precision": overall.precision, "recall": overall.recall, "predicted": overall.predicted,
+               "labelled": overall.labelled, "matched": overall.matched,
+               "by_document": {s.document: {"precision": s.precision, "recall": s.recall} for s in scores}}
+    (folder / "indicators.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    if args.json:
+        json.dump(summary, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(table)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.dataset == "indicators":
+        return cmd_eval_indicators(args)
     from eval.report import write_reports
     from eval.runner import EVAL_K, ablations
     from eval.suites import SuiteUnavailable, load_suite
@@ -70,7 +100,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def add_eval_parser(sub: Any) -> None:
     e = sub.add_parser("eval", help="measure retrieval quality on a question set")
-    e.add_argument("--dataset", default="dev", help="dev, dev-distractors, alqac, a BEIR folder or a .jsonl file")
+    e.add_argument("--dataset", default="dev",
+                   help="dev, dev-distractors, alqac, indicators, a BEIR folder or a .jsonl file")
     e.add_argument("--mode", default="hybrid", choices=["lexical", "dense", "hybrid"])
     e.add_argument("--json", action="store_true")
     e.add_argument("--ablations", action=argparse.BooleanOptionalAction, default=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from eval.datasets import Question
 from eval.metrics import QueryResult, contains_answer
-from index.collection import BuildSettings, Collection
+from index.collection import FORMAT_VERSION, BuildSettings, Collection
 from index.search import Mode, SearchHit, SearchOptions
 from index.textnorm import TokenizerOptions
 
@@ -73,7 +73,8 @@ def ablations(mode: Mode = "lexical") -> list[Config]:
 
 
 def _index_dir(cache: Path, corpus: EvalCorpus, config: Config) -> Path:
-    key = json.dumps({"build": asdict(config.build), "corpus": corpus.fingerprint()}, sort_keys=True, default=str)
+    key = json.dumps({"build": asdict(config.build), "corpus": corpus.fingerprint(), "format": FORMAT_VERSION},
+                     sort_keys=True, default=str)
     return cache / corpus.name / hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
@@ -138,12 +139,12 @@ def tracuu_search(collection: Collection, corpus: EvalCorpus, mode: Mode) -> Cal
 
 def tracuu_answer(collection: Collection, corpus: EvalCorpus, mode: Mode) -> Answerer:
     """The same retrieval and extraction /ask serves; returns the cited document and quote."""
-    from index.answer import extract_answer
+    from index.answer import answer_question
 
     searcher = collection.searcher()
 
     def answer(question: str) -> tuple[str, str] | None:
-        result = extract_answer(question, searcher.search(question, EVAL_K, mode=mode))
+        result = answer_question(searcher, question, searcher.search(question, EVAL_K, mode=mode))
         if result.text is None or not result.citations:
             return None
         cited = result.citations[0]

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from corpus.gazetteer import load_gazetteer
+from index.indicators import IndicatorHit, best_record
 from index.query import place_key, understand
-from index.search import SearchHit
+from index.search import Searcher, SearchHit
 from index.textnorm import fold_diacritics
 
 NO_ANSWER = "Không tìm thấy câu trả lời trong các văn bản hiện có."
@@ -48,6 +49,7 @@ class Answer:
     text: str | None
     confidence: float
     citations: tuple[Citation, ...]
+    record: IndicatorHit | None = None  # set when the answer comes from an indicator record
 
 
 def _content_words(text: str) -> set[str]:
@@ -98,6 +100,19 @@ def _field_answer(question: str, hits: Sequence[SearchHit]) -> Answer | None:
     return None
 
 
+def answer_question(searcher: Searcher, question: str, hits: Sequence[SearchHit]) -> Answer:
+    """A numeric question is answered from an indicator record when one fits; otherwise from the passages."""
+    intent = understand(question, ())
+    places = _named_places(question)
+    record = best_record(question, searcher.indicators, places, set(intent.years))
+    if record is not None:
+        hit = searcher.hit_at(record.document.id, record.record.start)
+        if hit is not None:
+            r = record.record
+            return Answer(r.figure, 0.95, (Citation(hit, r.start, r.end, r.quote),), record)
+    return extract_answer(question, hits)
+
+
 def extract_answer(question: str, hits: Sequence[SearchHit], max_passages: int = 5) -> Answer:
     """Pick the best-covered sentence among the top passages; for numeric questions, its figure."""
     field_answer = _field_answer(question, hits[:max_passages])
@@ -110,11 +125,16 @@ def extract_answer(question: str, hits: Sequence[SearchHit], max_passages: int =
     for rank, hit in enumerate(hits[:max_passages]):
         if not _place_ok(hit, places):
             continue
-        doc_words = _content_words(hit.chunk.header)
+        header_words = _content_words(hit.chunk.header)
         for start, end in _sentences(hit):
             sentence = hit.chunk.text[start - hit.chunk.start : end - hit.chunk.start]
-            covered = wanted & (_content_words(sentence) | doc_words)
-            coverage = len(covered) / max(1, len(wanted))
+            if len(sentence) < 10:
+                continue
+            words = _content_words(sentence)
+            # Place, year and title words are satisfied by the document's header, but only the
+            # sentence's own words count towards covering the question.
+            required = wanted - (header_words - words)
+            coverage = len(wanted & words) / max(1, len(required))
             if numeric and not re.search(r"\d", sentence):
                 coverage *= 0.5
             score = coverage * (1.0 - 0.05 * rank)

@@ -42,7 +42,7 @@ from index.search import Searcher, SearchOptions
 from index.store import ChunkStore
 from index.textnorm import TokenizerOptions, document_tokens
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: indicator records in the store
 KEEP_GENERATIONS = 2
 HEADER_TOKEN_BUDGET = 64  # title, issuer, place, date and section path in the model's tokens
 
@@ -132,6 +132,11 @@ class Collection:
         return dict(json.loads((live / "manifest.json").read_text(encoding="utf-8")))
 
     def _check_manifest(self, manifest: dict[str, object]) -> None:
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatch(
+                f"index at {self.directory} has format {manifest.get('format_version')}, this tracuu writes "
+                f"{FORMAT_VERSION}; rebuild it: tracuu index build --corpus DIR --index {self.directory} --rebuild"
+            )
         wanted = self._settings_record()
         for key in ("chunking", "tokenizer", "context_headers"):
             if manifest.get(key) != wanted[key]:
@@ -182,7 +187,8 @@ class Collection:
             rowids = np.array([s.rowid for s in stored], dtype=np.int64)
             dense = DenseRetriever(self.embedder, VectorIndex.load(live / "dense"), rowids)
         return Searcher([s.chunk for s in stored], self.store.documents(), LexicalIndex.load(live / "lexical"),
-                        dense=dense, dense_status=self.dense_status, options=self.search_options)
+                        dense=dense, dense_status=self.dense_status, options=self.search_options,
+                        indicators=self.store.indicators())
 
     def _build_dense(self, staging: Path) -> dict[str, object] | None:
         """FAISS over the stored vectors; chunks without one for this model are encoded now."""

@@ -15,8 +15,9 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from corpus.models import Chunk
+from corpus.models import Chunk, Indicator
 from index.errors import SearchError
+from index.indicators import IndicatorHit
 from index.lexical import LexicalIndex
 from index.query import QueryIntent, number_key, place_key, understand
 from index.store import StoredDocument
@@ -109,6 +110,7 @@ class Searcher:
         dense: DenseLeg | None = None,
         dense_status: dict[str, str] | None = None,
         options: SearchOptions | None = None,
+        indicators: Sequence[tuple[str, Indicator]] = (),
     ) -> None:
         self.chunks = chunks
         self.documents = documents
@@ -119,6 +121,8 @@ class Searcher:
         doc_pos = {d.id: i for i, d in enumerate(documents)}
         self.doc_of_row = np.array([doc_pos[c.document_id] for c in chunks], dtype=np.int64)
         self._places = self._place_table()
+        by_id = {d.id: d for d in documents}
+        self.indicators = [IndicatorHit(record, by_id[doc_id]) for doc_id, record in indicators if doc_id in by_id]
 
     def _place_table(self) -> dict[str, set[int]]:
         table: dict[str, set[int]] = {}
@@ -127,6 +131,17 @@ class Searcher:
                 if name:
                     table.setdefault(place_key(name), set()).add(i)
         return table
+
+    def hit_at(self, document_id: str, offset: int) -> SearchHit | None:
+        """The chunk of a document that holds a character offset (to cite an indicator record)."""
+        for row in np.flatnonzero(self.doc_of_row == self._doc_position(document_id)):
+            chunk = self.chunks[int(row)]
+            if chunk.start <= offset < chunk.end:
+                return SearchHit(chunk, self.documents[int(self.doc_of_row[row])], 0.0, ())
+        return None
+
+    def _doc_position(self, document_id: str) -> int:
+        return next((i for i, d in enumerate(self.documents) if d.id == document_id), -1)
 
     def hit_for_chunk(self, chunk_id: str) -> SearchHit | None:
         """The chunk with this id as an unscored hit (the starting point of /similar)."""

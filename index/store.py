@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.models import Chunk, DocumentMeta, ParsedDocument, Section
+from corpus.models import Chunk, DocumentMeta, Indicator, ParsedDocument, Section
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     lex_tokens TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+CREATE TABLE IF NOT EXISTS indicators (
+    document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (document_id, ordinal)
+);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS vectors (
     chunk_id TEXT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
@@ -131,6 +137,10 @@ class ChunkStore:
             [(c.id, c.document_id, c.ordinal, c.section, c.start, c.end, c.text, c.header, c.tokens,
               json.dumps(tokens, ensure_ascii=False)) for c, tokens in zip(doc.chunks, lex_tokens, strict=True)],
         )
+        db.executemany(
+            "INSERT INTO indicators(document_id, ordinal, record) VALUES (?, ?, ?)",
+            [(doc.id, i, json.dumps(asdict(r), ensure_ascii=False)) for i, r in enumerate(doc.indicators)],
+        )
 
     @staticmethod
     def write_vectors(db: sqlite3.Connection, model: str, chunk_ids: Sequence[str], vectors: np.ndarray) -> None:
@@ -172,6 +182,11 @@ class ChunkStore:
     def document_sections(self, document_id: str) -> list[Section]:
         row = self._db.execute("SELECT sections FROM documents WHERE id = ?", (document_id,)).fetchone()
         return [Section(**s) for s in json.loads(row[0])] if row else []
+
+    def indicators(self) -> list[tuple[str, Indicator]]:
+        """(document id, record) for every indicator, in document and text order."""
+        rows = self._db.execute("SELECT document_id, record FROM indicators ORDER BY document_id, ordinal")
+        return [(doc_id, Indicator(**json.loads(record))) for doc_id, record in rows]
 
     def counts(self) -> tuple[int, int]:
         docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]

@@ -7,11 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from index.answer import NO_ANSWER, extract_answer
+from index.answer import NO_ANSWER, answer_question
 from index.errors import NotFound, SearchError
 from index.search import SearchFilters, SearchHit
 from service.app import CollectionDep, document_out, hit_out
 from service.generative import generate_answer
+from service.indicators import record_out
 from service.schemas import AskRequest, AskResponse, SimilarRequest, SimilarResponse
 
 router = APIRouter(tags=["answers"])
@@ -25,7 +26,8 @@ def _elapsed(started: float) -> float:
 def ask(body: AskRequest, request: Request, collection: CollectionDep) -> dict[str, Any]:
     """Trả lời câu hỏi bằng chính câu trong văn bản, kèm trích dẫn nguyên văn và vị trí."""
     started = time.perf_counter()
-    hits = collection.searcher().search(body.question, max(body.k, 10), SearchFilters(**body.filters.model_dump()))
+    searcher = collection.searcher()
+    hits = searcher.search(body.question, max(body.k, 10), SearchFilters(**body.filters.model_dump()))
     dropped: tuple[dict[str, object], ...] = ()
     if body.mode == "generative":
         settings = request.app.state.settings
@@ -35,7 +37,7 @@ def ask(body: AskRequest, request: Request, collection: CollectionDep) -> dict[s
                                     settings.llm_api_key, settings.llm_timeout_s)
         answer, dropped = generated.answer, generated.dropped
     else:
-        answer = extract_answer(body.question, hits)
+        answer = answer_question(searcher, body.question, hits)
     return {
         "question": body.question,
         "mode": body.mode,
@@ -43,6 +45,7 @@ def ask(body: AskRequest, request: Request, collection: CollectionDep) -> dict[s
         "answer": answer.text,
         "message": None if answer.text else NO_ANSWER,
         "confidence": answer.confidence,
+        "indicator": record_out(answer.record) if answer.record else None,
         "citations": [
             {"chunk_id": c.hit.chunk.id, "document": document_out(c.hit), "section": c.hit.chunk.section,
              "quote": c.quote, "start": c.start, "end": c.end}

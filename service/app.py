@@ -101,9 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(build_router())
-    from service import answers, documents, web
+    from service import answers, documents, indicators, web
 
     app.include_router(answers.router)
+    app.include_router(indicators.router)
     app.include_router(documents.router)
     app.include_router(web.router)
     web.install_metrics(app)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from corpus.errors import TracuuError
 from corpus.load import SUPPORTED_SUFFIXES
+from index.errors import IndexMismatch
 from service.settings import get_settings
 
 if TYPE_CHECKING:
@@ -64,7 +65,15 @@ def cmd_index_build(args: argparse.Namespace) -> int:
         import shutil
 
         shutil.rmtree(index_dir)
-    collection = _open(index_dir)
+    try:
+        collection = _open(index_dir)
+    except IndexMismatch as exc:
+        # The corpus folder is at hand, so an index built by another version is simply rebuilt.
+        print(f"tracuu: {exc}; rebuilding from {args.corpus}", file=sys.stderr)
+        import shutil
+
+        shutil.rmtree(index_dir)
+        collection = _open(index_dir)
     files = corpus_files(Path(args.corpus))
     report = collection.ingest_paths(files)
     present = {p.name for p in files}

@@ -111,6 +111,7 @@ class AskResponse(BaseModel):
     answer: str | None
     message: str | None
     confidence: float
+    indicator: dict[str, Any] | None = None  # the indicator record the answer was read from, if any
     citations: list[CitationOut]
     dropped_citations: list[dict[str, Any]] = []
     passages: list[SearchResult]

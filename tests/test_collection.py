@@ -171,4 +171,4 @@ def test_killed_ingest_leaves_a_usable_index(tmp_path: Path, delay: float) -> No
 def test_health_of_manifest_json_is_readable(seeded: Collection) -> None:
     live = (seeded.directory / "CURRENT").read_text()
     data = json.loads((seeded.directory / live / "manifest.json").read_text(encoding="utf-8"))
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2

@@ -1,0 +1,228 @@
+"""Indicator statements as data: every numeric target and reported result, with its exact span.
+
+Vietnamese plans state figures in a few recurring shapes — a bullet list of
+targets ("- Tỷ lệ hộ nghèo (theo chuẩn mới) giảm còn 3,7%."), numbered targets
+("(17). Mức giảm tỷ lệ hộ nghèo …: 0,46%"), and figures inside running prose
+("Thu NSNN ước đạt: 478 tỷ 528 triệu đồng, đạt 87,04% KH tỉnh giao"). Each
+clause is read for its figures; the words before a figure name the indicator.
+Numbers use Vietnamese formats: "." groups thousands, "," marks decimals, and
+money may be written "2.841 tỷ 620 triệu đồng".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+
+from corpus.models import DocumentMeta, Indicator, Section
+from corpus.structure import section_path
+
+_NUM = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?"
+_UNITS = (  # longest first where one unit starts another ("triệu đồng/người/năm" before "triệu đồng")
+    "triệu đồng/người/năm", "triệu đồng/người", "triệu đồng/ha/năm", "triệu đồng/ha", "tỷ đồng", "triệu đồng",
+    "nghìn đồng", "triệu USD", "USD", "tấn/ha", "tạ/ha", "nghìn tấn", "tấn", "ha", "nghìn con", "triệu con",
+    "%", "‰", "lao động", "lượt người", "lượt khách", "lượt", "con", "xã", "trường", "mô hình", "hộ", "km",
+    "người", "doanh nghiệp", "dự án", "sản phẩm", "cơ sở", "thôn", "công trình", "HTX", "ngày", "giường",
+    "bác sỹ", "đảng viên", "tổ chức đảng", "cấp ủy viên",
+)
+_UNIT = "|".join(re.escape(u) for u in _UNITS)
+_MONEY = rf"(?P<big>{_NUM})\s*tỷ\s+(?P<small>{_NUM})\s*triệu\s+đồng"
+_RANGE_SEP = r"\s*(?:-|–|đến)\s*"
+_FIGURE = re.compile(
+    rf"(?P<from>từ\s+)?(?:{_MONEY}|(?:(?P<part>\d+)/)?(?P<lo>{_NUM})\s*"
+    rf"(?:(?P<lo_unit>%|‰)(?!{_RANGE_SEP}\d)|[%‰]?(?:{_RANGE_SEP}(?P<hi>{_NUM}))?\s*(?P<unit>{_UNIT})(?![\w/])))"
+    rf"(?P<more>\s+trở\s+lên)?",
+    re.IGNORECASE,
+)
+_COMPARATORS = (
+    "giảm còn", "tăng lên", "trở lên", "ước đạt", "ước thực hiện", "đạt", "trên", "dưới", "còn", "tăng", "giảm",
+    "bằng", "tối thiểu", "ít nhất", "khoảng",
+)
+_COMPARATOR_AT_END = re.compile(r"(?:" + "|".join(re.escape(c) for c in _COMPARATORS) + r")\s*:?\s*$", re.IGNORECASE)
+# Clauses end at a line break, a semicolon, or a full stop followed by a capital (not "2.841").
+_CLAUSE_END = re.compile(r"\n|;|\.\s+(?=[A-ZĐÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ])")
+_LEAD = re.compile(r"^\s*(?:[-–•+]\s*|\(\d{1,3}\)\.?\s*|\d{1,2}(?:\.\d{1,2})*\.\s+|[a-zđ]\)\s+)*")
+_TARGET_WORDS = re.compile(r"chỉ tiêu|mục tiêu|phấn đấu|nhiệm vụ|phương hướng|giải pháp", re.IGNORECASE)
+_RESULT_WORDS = re.compile(r"kết quả|đánh giá|tình hình thực hiện|đạt được", re.IGNORECASE)
+_CLAUSE_RESULT = re.compile(r"ước đạt|ước thực hiện|so với cùng kỳ|đã đạt", re.IGNORECASE)
+_COMPARISON_YEAR = re.compile(r"(?:so với|cùng kỳ)(?:\s+\w+){0,2}\s+năm\s+(20\d\d)", re.IGNORECASE)
+_YEAR = re.compile(r"(?<!\d)(20\d\d|19\d\d)(?!\d)")
+
+
+def parse_number(text: str) -> float:
+    """Vietnamese number format: "2.841" → 2841, "3,7" → 3.7, "6.000,5" → 6000.5."""
+    return float(text.replace(".", "").replace(",", "."))
+
+
+@lru_cache(maxsize=1)
+def _key_rules() -> list[tuple[re.Pattern[str], str]]:
+    raw = json.loads((resources.files("corpus") / "data" / "indicator_keys.json").read_text(encoding="utf-8"))
+    return [(re.compile(rule["pattern"], re.IGNORECASE), rule["key"]) for rule in raw["rules"]]
+
+
+def known_keys() -> frozenset[str]:
+    """Keys the rule table defines: the indicators tracuu can compare and answer from."""
+    return frozenset(key for _, key in _key_rules())
+
+
+def indicator_key(name: str) -> str:
+    """Group equivalent names across documents ("Tỷ lệ hộ nghèo (theo chuẩn mới)" → "tỷ lệ hộ nghèo")."""
+    for pattern, key in _key_rules():
+        if pattern.search(name):
+            return key
+    plain = re.sub(r"\([^)]*\)", " ", name.lower())
+    plain = re.sub(r"^(về|phấn đấu|tổng số|số)\s+", "", re.sub(r"\s+", " ", plain).strip(" :,-"))
+    return plain
+
+
+def _name_before(clause: str, figure_start: int) -> tuple[str, str | None]:
+    """The indicator name and comparator that precede a figure in its clause."""
+    head = clause[:figure_start]
+    head = _LEAD.sub("", head)
+    comparator = None
+    match = _COMPARATOR_AT_END.search(head)
+    if match:
+        comparator = re.sub(r"\s*:?\s*$", "", match.group(0)).lower()
+        head = head[: match.start()]
+    head = head.strip(" :,-–")
+    head = re.sub(r"^(?:về|phấn đấu|trong đó)\s+", "", head, flags=re.IGNORECASE)
+    return head, comparator
+
+
+def _figure_value(match: re.Match[str]) -> tuple[float, float | None, str]:
+    if match.group("big"):
+        return parse_number(match.group("big")) + parse_number(match.group("small")) / 1000, None, "tỷ đồng"
+    if match.group("part"):  # "73/79 trường": 73 of 79
+        return float(match.group("part")), None, match.group("unit")
+    lo = parse_number(match.group("lo"))
+    hi = parse_number(match.group("hi")) if match.group("hi") else None
+    return lo, hi, match.group("lo_unit") or match.group("unit")
+
+
+def _kind_and_year(headings: list[str], clause: str, meta: DocumentMeta) -> tuple[str, int | None]:
+    """Target or result, and for which year: the nearest heading that says so decides.
+
+    Headings are read from the innermost out; within one heading the result
+    words win ("Đánh giá tình hình thực hiện nhiệm vụ năm 2022" reports results).
+    """
+    heading_years = [max(found) for h in reversed(headings) if (found := _own_years(h))]
+    year = heading_years[0] if heading_years else _clause_year(clause, meta)
+    for heading in reversed(headings):
+        kind = "result" if _RESULT_WORDS.search(heading) else "target" if _TARGET_WORDS.search(heading) else None
+        if kind:
+            return kind, year
+    if _CLAUSE_RESULT.search(clause):
+        return "result", year
+    issued = int(meta.issued_date[:4]) if meta.issued_date else None
+    planned = re.search(r"phấn đấu|trở lên", clause, re.IGNORECASE) or (issued and year and year > issued)
+    return ("target" if planned else "result"), year
+
+
+def _clause_year(clause: str, meta: DocumentMeta) -> int | None:
+    """A year the clause names for itself, not one it compares with ("so với năm 2022")."""
+    years = _own_years(clause)
+    if years:
+        return max(years)
+    return max(meta.years) if meta.years else None
+
+
+def _own_years(text: str) -> list[int]:
+    """Years a phrase is about: not price bases "(giá so sánh năm 2010)", periods, horizons or comparisons."""
+    compared = set(_COMPARISON_YEAR.findall(text))
+    plain = re.sub(r"\([^)]*\)|giai đoạn\s+\d{4}\s*-\s*\d{4}|đến năm\s+\d{4}", " ", text)
+    return [int(y) for y in _YEAR.findall(plain) if y not in compared]
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for end_match in _CLAUSE_END.finditer(text):
+        spans.append((start, end_match.start()))
+        start = end_match.end()
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def _heading_lines(text: str, sections: list[Section], owner: Section | None, offset: int) -> list[str]:
+    """Full first lines of the clause's ancestor headings, outermost first, excluding its own line."""
+    lines: list[str] = []
+    current = owner
+    while current is not None:
+        line_end = text.find("\n", current.start)
+        line_end = len(text) if line_end < 0 else line_end
+        if not current.start <= offset < line_end:
+            lines.append(text[current.start : min(line_end, current.start + 200)])
+        current = sections[current.parent] if current.parent is not None else None
+    return list(reversed(lines))
+
+
+def extract_indicators(text: str, sections: Sequence[Section], meta: DocumentMeta) -> list[Indicator]:
+    """Every figure with a unit in the document, with the name, comparator, kind and year around it."""
+    section_list = list(sections)
+    records: list[Indicator] = []
+    for offset, clause_end in _clauses(text):
+        clause = text[offset:clause_end]
+        if not re.search(r"\d", clause):
+            continue
+        owner = _owning_section(section_list, offset)
+        path = " › ".join(section_path(section_list, owner.id)) if owner else ""
+        headings = _heading_lines(text, section_list, owner, offset)
+        name_start = 0
+        for figure in _FIGURE.finditer(clause):
+            name, comparator = _name_before(clause[name_start:], figure.start() - name_start)
+            if not name or len(name) > 160:
+                name = _fallback_name(clause, figure, records, offset)
+            if figure.group("more"):
+                comparator = "trở lên"
+            if figure.group("from"):
+                comparator = comparator or "từ"
+            value, value_max, unit = _figure_value(figure)
+            kind, year = _kind_and_year(headings, clause, meta)
+            quote_start = offset + _quote_start(clause, figure.start())
+            quote_end = offset + figure.end()
+            records.append(Indicator(
+                indicator=name, key=indicator_key(name), value=value, value_max=value_max, unit=unit,
+                comparator=comparator, kind=kind, year=year, section=path, start=quote_start, end=quote_end,
+                quote=text[quote_start:quote_end], figure=_figure_text(clause, figure, comparator),
+            ))
+            name_start = figure.end()
+    return records
+
+
+def _figure_text(clause: str, figure: re.Match[str], comparator: str | None) -> str:
+    """The answer as written: the comparator and the figure with its unit ("giảm còn 3,7%")."""
+    start = figure.start()
+    if comparator and comparator not in ("trở lên", "từ"):
+        at = clause.lower().rfind(comparator, 0, figure.start())
+        if at >= 0 and not clause[at + len(comparator) : figure.start()].strip(" :"):
+            start = at
+    return clause[start : figure.end()].strip()
+
+
+def _owning_section(sections: list[Section], offset: int) -> Section | None:
+    owner = None
+    for section in sections:
+        if section.start <= offset < section.end and section.kind != "bullet":
+            owner = section  # sections are in document order, so the last match is the deepest
+    return owner
+
+
+def _quote_start(clause: str, figure_start: int) -> int:
+    """Quote from the start of the clause's text (after bullets and numbering) up to the figure."""
+    lead = _LEAD.match(clause)
+    start = lead.end() if lead else 0
+    return min(start, figure_start)
+
+
+def _fallback_name(clause: str, figure: re.Match[str], records: list[Indicator], offset: int) -> str:
+    """A figure right after another figure's comparator ("…, đạt 87,04% KH") keeps the clause's indicator;
+    a figure that opens its clause ("100% người đứng đầu …") is named by the words after it."""
+    if records and records[-1].start >= offset:
+        return records[-1].indicator
+    before = _LEAD.sub("", clause[: figure.start()]).strip(" :,-–")
+    if before:
+        return before[:160]
+    after = re.split(r"[,:(]", clause[figure.end() :], maxsplit=1)[0].strip()
+    return after[:120]
