@@ -97,3 +97,21 @@ def test_similar_view_groups_other_localities(page) -> None:
     page.locator(".group").first.wait_for()
     headings = page.locator(".group h3").all_inner_texts()
     assert headings and all("Bình Giang" not in h for h in headings)
+
+
+def test_indicator_view_compares_localities_with_chart_table_and_csv(page) -> None:
+    page.click("#btn-indicators")
+    page.fill("#indicator-key", "tỷ lệ hộ nghèo")
+    page.click("#indicator-form button[type=submit]")
+    rows = page.locator(".indicator-row")
+    rows.first.wait_for()
+    table = page.locator("#indicator-table").inner_text()
+    assert "Bình Lục" in table and "3,7" in table and "Vĩnh Bảo" in table and "0,46" in table
+    assert page.locator("#indicator-chart rect.bar").count() == rows.count()
+    assert "format=csv" in (page.get_attribute("#indicator-csv", "href") or "")
+    rows.first.locator(".open-doc").click()
+    cited = page.locator("#cited")
+    cited.wait_for()
+    assert "3,7%" in cited.inner_text() or "0,46%" in cited.inner_text()
+    page.screenshot(path=str(Path(os.environ.get("TRACUU_SCREENSHOTS", "/tmp")) / "tracuu-indicators.png"),
+                    full_page=True)
