@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint index eval bench clean chromium
+.PHONY: run test lint index eval bench clean chromium audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ lint: $(STAMP)
 
 test: $(STAMP) chromium lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Known vulnerabilities in the installed packages. Not part of `test`: it asks PyPI's
+# JSON API about every package, so it needs the network. --strict fails when a package
+# cannot be looked up, rather than reporting "no known vulnerabilities" for it.
+audit: $(STAMP)
+	$(BIN)/pip-audit --skip-editable --progress-spinner off --strict
 
 eval: $(STAMP)
 	$(BIN)/tracuu eval --dataset dev-distractors

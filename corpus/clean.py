@@ -18,7 +18,9 @@ _VOWELS = frozenset("aăâeêioôơuưy")
 _MARKED_VOWELS = frozenset("ăâêôơư")
 
 _WORD = re.compile(r"[^\W\d_]+")
-_BOOKMARK = re.compile(r"\[bookmark:[^\]\n]*\]")
+# A bookmark name holds no "[": without that stop, each "[bookmark:" of an unclosed run
+# ("[bookmark: [bookmark: …") scans to the end of the line, quadratic in the line length.
+_BOOKMARK = re.compile(r"\[bookmark:[^\[\]\n]*\]")
 _BOLD = re.compile(r"\*\*\*?(?=\S)([^*\n]+?)(?<=\S)\*?\*\*")
 _ITALIC = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
 _STRAY_STARS = re.compile(r"(?m)^[ \t]*\*+[ \t]*$")

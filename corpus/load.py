@@ -9,15 +9,28 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corpus.errors import RejectedFile
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # A .docx is a zip: cap what it may unpack to and how many entries it may hold,
-# so a zip bomb is refused before it is inflated.
+# so a zip bomb is refused before it is inflated. Its XML has a cap of its own:
+# python-docx parses all of it (about 4 s per 10 MB), while images are only held.
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024
+MAX_DOCX_XML = 32 * 1024 * 1024
 MAX_DOCX_ENTRIES = 2000
+# pypdf reads about 1 MB of page content or 150,000 drawing operations a second,
+# and a 60 KB PDF can unpack to 20 MB of content or draw one 100 KB form a
+# thousand times. Pages and content are capped before extraction, operations
+# (forms included) during it.
+MAX_PDF_PAGES = 2000
+MAX_PDF_CONTENT_BYTES = 16 * 1024 * 1024
+MAX_PDF_OPERATIONS = 1_000_000
 MIN_TEXT_CHARS = 20
 
 
@@ -77,6 +90,9 @@ def read_docx(data: bytes, source: str) -> str:
             total = sum(info.file_size for info in infos)
             if total > MAX_DOCX_UNCOMPRESSED:
                 raise RejectedFile(source, f"docx unpacks to {total} bytes (limit {MAX_DOCX_UNCOMPRESSED})")
+            xml = sum(info.file_size for info in infos if info.filename.endswith((".xml", ".rels")))
+            if xml > MAX_DOCX_XML:
+                raise RejectedFile(source, f"docx holds {xml} bytes of XML (limit {MAX_DOCX_XML})")
         document = docx.Document(io.BytesIO(data))
     except RejectedFile:
         raise
@@ -89,19 +105,50 @@ def read_docx(data: bytes, source: str) -> str:
     return "\n".join(lines)
 
 
+class _OverBudget(Exception):
+    """Raised from pypdf's per-operation callback to stop a PDF that asks for too much work."""
+
+
+def _check_pdf_size(reader: PdfReader, source: str) -> None:
+    count = len(reader.pages)
+    if count > MAX_PDF_PAGES:
+        raise RejectedFile(source, f"PDF has {count} pages (limit {MAX_PDF_PAGES})")
+    content = 0
+    for page in reader.pages:
+        stream = page.get_contents()
+        content += len(stream.get_data()) if stream is not None else 0
+        if content > MAX_PDF_CONTENT_BYTES:
+            raise RejectedFile(source, f"PDF page content unpacks to over {MAX_PDF_CONTENT_BYTES} bytes")
+
+
+def _pdf_page_texts(reader: PdfReader, source: str) -> list[str]:
+    operations = 0
+
+    def count(*_: object) -> None:
+        nonlocal operations
+        operations += 1
+        if operations > MAX_PDF_OPERATIONS:
+            raise _OverBudget  # inside a form pypdf logs it and goes on; the page's next operation stops it
+
+    try:
+        return [page.extract_text(visitor_operand_before=count) or "" for page in reader.pages]
+    except _OverBudget:
+        raise RejectedFile(source, f"PDF takes over {MAX_PDF_OPERATIONS} drawing operations to read") from None
+
+
 def read_pdf(data: bytes, source: str) -> str:
     """The text layer of a PDF; a scanned PDF (no text layer) is rejected."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise RejectedFile(source, "encrypted PDF: remove the password before ingesting")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        _check_pdf_size(reader, source)
+        pages = _pdf_page_texts(reader, source)
     except RejectedFile:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except Exception as exc:  # pypdf raises many types for a broken or hostile file (LimitReachedError …)
         raise RejectedFile(source, f"not a readable PDF ({type(exc).__name__})") from exc
     text = "\n".join(pages)
     if len(text.strip()) < MIN_TEXT_CHARS:
@@ -124,7 +171,8 @@ def read_bytes(data: bytes, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     if suffix == ".docx":
         text = read_docx(data, source)
     elif suffix == ".pdf":
-        text = read_pdf(data, source)
+        # A font's ToUnicode map can name half a surrogate pair; such text cannot be stored as UTF-8.
+        text = read_pdf(data, source).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     else:
         text = decode_text(data, source)
     return _check_text(text, source)

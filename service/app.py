@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -16,8 +16,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from corpus.errors import TracuuError
 from index.collection import Collection
@@ -33,8 +35,8 @@ log = logging.getLogger("tracuu")
 _STATUS: dict[type[TracuuError], int] = {SearchError: 400, NotFound: 404, IndexMismatch: 409}
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}}, headers=headers)
 
 
 def _validation_message(exc: RequestValidationError | ValidationError) -> str:
@@ -54,9 +56,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_model_validation(_: Request, exc: ValidationError) -> JSONResponse:
         return error_response(422, "invalid_request", _validation_message(exc))
 
-    @app.exception_handler(HTTPException)
-    async def on_http(_: Request, exc: HTTPException) -> JSONResponse:
-        return error_response(exc.status_code, "http_error", str(exc.detail))
+    # Starlette's class, not FastAPI's subclass: routing (404, 405) and body parsing ("There was an error
+    # parsing the body", 400) raise Starlette's, which would otherwise answer {"detail": …}.
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(exc.status_code, "http_error", str(exc.detail), exc.headers)
 
     @app.exception_handler(TracuuError)
     async def on_domain(_: Request, exc: TracuuError) -> JSONResponse:
@@ -102,6 +106,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(build_router())
     from service import answers, documents, indicators, web
+
+    app.add_middleware(documents.UploadBodyLimit)
+    cors_origins = (settings or get_settings()).cors_origins
+    if cors_origins:  # closed unless origins are listed: a page elsewhere cannot call the API from a browser
+        app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"])
 
     app.include_router(answers.router)
     app.include_router(indicators.router)

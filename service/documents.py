@@ -9,15 +9,20 @@ from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from corpus.load import SUPPORTED_SUFFIXES
 from index.errors import NotFound
 from index.store import StoredDocument
-from service.app import CollectionDep
+from service.app import CollectionDep, error_response
 from service.settings import Settings
 
 router = APIRouter(tags=["documents"])
 UPLOAD_CHUNK = 1024 * 1024
+# One upload request may carry this many files at the per-file limit (plus room for the multipart headers).
+UPLOAD_BODY_FILES = 10
+UPLOAD_BODY_OVERHEAD = 1024 * 1024
 
 
 def _settings(request: Request) -> Settings:
@@ -103,10 +108,54 @@ async def _read_capped(upload: UploadFile, limit: int) -> bytes:
     return b"".join(parts)
 
 
+def upload_body_limit(settings: Settings) -> int:
+    return settings.max_upload_bytes * UPLOAD_BODY_FILES + UPLOAD_BODY_OVERHEAD
+
+
+class UploadBodyLimit:
+    """Refuse a ``POST /documents`` body with 413 as soon as it passes :func:`upload_body_limit`.
+
+    The form parser reads a multipart body whole (spooling files to disk) before the route's
+    per-file check runs; without this a 50 MB body is received and written out, then refused.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/documents":
+            await self.app(scope, receive, send)
+            return
+        limit = upload_body_limit(scope["app"].state.settings)
+        message = f"upload body over the limit of {limit} bytes"
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await error_response(413, "http_error", message)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            event = await receive()
+            received += len(event.get("body", b""))
+            if received > limit:
+                raise HTTPException(413, message)  # FastAPI re-raises it from body parsing; the handler answers
+            return event
+
+        await self.app(scope, counted, send)
+
+
 def _safe_name(name: str | None) -> str:
-    """The base name only: a client's "../../etc/passwd" or "C:\\x\\y.txt" never names a path here."""
-    base = PurePath((name or "").replace("\\", "/").replace("\x00", "")).name
-    return base[:200] or "upload.txt"
+    """The base name only: a client's "../../etc/passwd" or "C:\\x\\y.txt" never names a path here.
+
+    Control characters go too; a long name is cut before its suffix, which decides how it is read.
+    """
+    printable = "".join(ch for ch in (name or "") if ch >= " " and ch != "\x7f")
+    base = PurePath(printable.replace("\\", "/")).name
+    if len(base) > 200:
+        suffix = PurePath(base).suffix[:16]
+        base = base[: 200 - len(suffix)] + suffix
+    return base or "upload.txt"
 
 
 @router.post("/documents", dependencies=[Depends(require_writer)])

@@ -12,6 +12,10 @@ MAX_QUERY_CHARS = 1000
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("empty or whitespace only")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate cannot be stored, segmented or answered
+        raise ValueError("not valid Unicode text (lone surrogate)") from exc
     return value
 
 

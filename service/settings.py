@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     index_dir: Path = Path("var/index")
     embed_model: str | None = None  # a sentence-transformers name or a local folder
     api_key: str | None = None
+    cors_origins: list[str] = []  # browser origins allowed to call the API, as JSON: '["https://tracuu.example.vn"]'
     max_upload_bytes: int = 20 * 1024 * 1024
     max_query_chars: int = 1000
     log_level: str = "INFO"
