@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from corpus.indicators import indicator_key, known_keys
+from corpus.indicators import known_keys
 from corpus.models import Indicator
 from index.query import place_key
 from index.store import StoredDocument
@@ -111,5 +111,3 @@ def best_record(question: str, hits: Sequence[IndicatorHit], places: set[str], y
             best = (score, hit)
     return best[1] if best else None
 
-
-__all__ = ["IndicatorFilters", "IndicatorHit", "best_record", "compare", "find_indicators", "indicator_key"]

@@ -121,6 +121,7 @@ class Searcher:
         doc_pos = {d.id: i for i, d in enumerate(documents)}
         self.doc_of_row = np.array([doc_pos[c.document_id] for c in chunks], dtype=np.int64)
         self._places = self._place_table()
+        self._chunk_rows = {c.id: i for i, c in enumerate(chunks)}
         by_id = {d.id: d for d in documents}
         self.indicators = [IndicatorHit(record, by_id[doc_id]) for doc_id, record in indicators if doc_id in by_id]
 
@@ -145,8 +146,6 @@ class Searcher:
 
     def hit_for_chunk(self, chunk_id: str) -> SearchHit | None:
         """The chunk with this id as an unscored hit (the starting point of /similar)."""
-        if not hasattr(self, "_chunk_rows"):
-            self._chunk_rows = {c.id: i for i, c in enumerate(self.chunks)}
         row = self._chunk_rows.get(chunk_id)
         if row is None:
             return None
@@ -160,7 +159,7 @@ class Searcher:
             return None
         allowed = np.ones(len(self.documents), dtype=bool)
         for i, doc in enumerate(self.documents):
-            allowed[i] = _matches(doc, filters)
+            allowed[i] = matches_filters(doc, filters)
         return allowed
 
     def _doc_boost(self, intent: QueryIntent) -> np.ndarray:
@@ -253,7 +252,8 @@ class Searcher:
         ]
 
 
-def _matches(doc: StoredDocument, f: SearchFilters) -> bool:
+def matches_filters(doc: StoredDocument, f: SearchFilters) -> bool:
+    """Whether a document passes the metadata filters (shared by search and the /documents listing)."""
     meta = doc.meta
     if f.document_id is not None and doc.id != f.document_id:
         return False

@@ -72,10 +72,10 @@ def list_documents(
     year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
 ) -> dict[str, Any]:
     """Danh sách văn bản, phân trang, lọc theo địa phương, tỉnh, cấp, loại, năm."""
-    from index.search import SearchFilters, _matches
+    from index.search import SearchFilters, matches_filters
 
     filters = SearchFilters(locality=locality, province=province, level=level, doc_type=doc_type, year=year)
-    docs = [d for d in collection.searcher().documents if _matches(d, filters)]
+    docs = [d for d in collection.searcher().documents if matches_filters(d, filters)]
     return {"total": len(docs), "documents": [meta_out(d) for d in docs[offset : offset + limit]]}
 
 
