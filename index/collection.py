@@ -212,7 +212,7 @@ class Collection:
     # -- writing -------------------------------------------------------------
 
     @contextmanager
-    def _exclusive(self) -> Iterator[None]:
+    def exclusive(self) -> Iterator[None]:
         """One writer at a time, across threads and processes (an flock on the index folder)."""
         with self._write_lock, open(self.directory / ".write.lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
@@ -223,7 +223,7 @@ class Collection:
 
     def rebuild(self) -> None:
         """Derive the lexical (and dense) index from the store into a new generation folder and make it live."""
-        with self._exclusive():
+        with self.exclusive():
             self._rebuild_locked()
 
     def _rebuild_locked(self) -> None:
@@ -309,7 +309,7 @@ class Collection:
         tokens = [[document_tokens(lexical_text(c.text, c.header, self.settings), self.settings.tokenizer)
                    for c in doc.chunks] for doc in docs]
         vectors = self._encode(docs)
-        with self._exclusive():
+        with self.exclusive():
             with self.store.transaction() as db:
                 for doc_id in remove_ids:
                     ChunkStore.delete_document(db, doc_id)
