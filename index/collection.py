@@ -45,6 +45,7 @@ from index.textnorm import TokenizerOptions, document_tokens
 FORMAT_VERSION = 2  # 2: indicator records in the store
 KEEP_GENERATIONS = 2
 HEADER_TOKEN_BUDGET = 64  # title, issuer, place, date and section path in the model's tokens
+RELOAD_CHECK_S = 0.5  # how stale a server's view may be of a write made by another process
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,10 @@ class Collection:
         directory.mkdir(parents=True, exist_ok=True)
         self.store = ChunkStore(directory / "store.sqlite")
         self._write_lock = threading.RLock()
+        self._reload_lock = threading.Lock()
         self._searcher: Searcher | None = None
+        self._searcher_name: str | None = None  # the generation folder the snapshot was loaded from
+        self._checked_at = 0.0
 
     # -- opening -------------------------------------------------------------
 
@@ -171,14 +175,37 @@ class Collection:
     # -- reading -------------------------------------------------------------
 
     def searcher(self) -> Searcher:
-        if self._searcher is None:
-            live = self._live_dir()
-            if live is None:
-                self.rebuild()
-                live = self._live_dir()
-            assert live is not None
-            self._searcher = self._load_searcher(live)
+        """The live snapshot, refreshed when another process (the CLI, another server worker) made a newer one live.
+
+        Checking costs one small file read, done at most every RELOAD_CHECK_S per process.
+        """
+        now = time.monotonic()
+        if self._searcher is None or now - self._checked_at >= RELOAD_CHECK_S:
+            self._checked_at = now
+            with self._reload_lock:
+                self._refresh()
+        assert self._searcher is not None
         return self._searcher
+
+    def _refresh(self) -> None:
+        live = self._live_dir()
+        if live is None:
+            self.rebuild()
+            return
+        if self._searcher is not None and live.name == self._searcher_name:
+            return
+        generation = self.store.generation
+        manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("store_generation") != generation and self._searcher is not None:
+            return  # a writer elsewhere has committed but not yet switched CURRENT; look again later
+        if manifest.get("store_generation") != generation:
+            self.rebuild()  # first open and nothing consistent to show: wait for the writer, then build
+            return
+        searcher = self._load_searcher(live)
+        if self.store.generation == generation:  # no write landed while the chunks were read
+            self._searcher, self._searcher_name = searcher, live.name
+        elif self._searcher is None:
+            self.rebuild()
 
     def _load_searcher(self, live: Path) -> Searcher:
         stored = list(self.store.iter_chunks())
@@ -252,7 +279,7 @@ class Collection:
         pointer_tmp.write_text(folder.name)
         os.replace(pointer_tmp, self.directory / "CURRENT")
         # Load the new snapshot before publishing it: readers keep the old one until this assignment.
-        self._searcher = self._load_searcher(folder)
+        self._searcher, self._searcher_name = self._load_searcher(folder), folder.name
         self._collect_garbage(folder)
 
     def _collect_garbage(self, live: Path) -> None:
