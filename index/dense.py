@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from index.timing import Stopwatch
+
 log = logging.getLogger("tracuu.dense")
 
 EXACT_LIMIT = 50_000  # below this many vectors exact inner product is both fast and exact
@@ -183,12 +185,15 @@ class DenseRetriever:
         self.rowids = rowids
         self.position_of = {int(r): i for i, r in enumerate(rowids)}
 
-    def search_batch(self, queries: Sequence[str], k: int,
-                     allowed: np.ndarray | None) -> list[list[tuple[int, float]]]:
+    def search_batch(self, queries: Sequence[str], k: int, allowed: np.ndarray | None,
+                     watch: Stopwatch | None = None) -> list[list[tuple[int, float]]]:
+        watch = watch or Stopwatch()
         allowed_ids = self.rowids[allowed] if allowed is not None else None
-        encoded = self.embedder.encode_queries(list(queries))
-        found = self.vectors.search(encoded, k, allowed_ids)
-        return [[(self.position_of[i], s) for i, s in row if i in self.position_of] for row in found]
+        with watch.stage("encode"):
+            encoded = self.embedder.encode_queries(list(queries))
+        with watch.stage("vector"):
+            found = self.vectors.search(encoded, k, allowed_ids)
+            return [[(self.position_of[i], s) for i, s in row if i in self.position_of] for row in found]
 
 
 def info_record(info: EmbedderInfo, kind: str) -> dict[str, object]:

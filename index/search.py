@@ -9,9 +9,9 @@ batch path holds logic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from index.lexical import LexicalIndex
 from index.query import QueryIntent, number_key, place_key, understand
 from index.store import StoredDocument
 from index.textnorm import TokenizerOptions, query_tokens
+from index.timing import Stopwatch
 
 Mode = Literal["hybrid", "lexical", "dense"]
 RRF_K = 60  # Cormack et al. 2009: k=60 damps the head of each ranking without flattening it
@@ -72,21 +73,23 @@ class SearchHit:
 class DenseLeg(Protocol):
     """What the searcher needs from the vector side (see :mod:`index.dense`)."""
 
-    def search_batch(self, queries: Sequence[str], k: int, allowed: np.ndarray | None) -> list[list[tuple[int, float]]]:
+    def search_batch(self, queries: Sequence[str], k: int, allowed: np.ndarray | None,
+                     watch: Stopwatch | None = None) -> list[list[tuple[int, float]]]:
         ...
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k best positive scores, best first.
+    """Indices of the k best positive scores, best first; equal scores in row order.
 
-    argpartition is O(n); only the k survivors are sorted.
+    One argpartition over the whole array (O(n), no copies of the positive
+    entries), then only the k survivors are sorted.
     """
-    positive = np.flatnonzero(scores > 0)
-    if positive.size == 0:
-        return positive
-    k = min(k, positive.size)
-    part = positive[np.argpartition(-scores[positive], k - 1)[:k]]
-    return part[np.argsort(-scores[part], kind="stable")]
+    k = min(k, scores.size)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(scores, scores.size - k)[scores.size - k:]
+    part = part[scores[part] > 0]
+    return part[np.lexsort((part, -scores[part]))]
 
 
 def fuse_rrf(rankings: dict[str, list[int]], weights: dict[str, float], k: int = RRF_K) -> dict[int, float]:
@@ -118,9 +121,14 @@ class Searcher:
         self.dense = dense
         self.dense_status = dense_status or {"status": "unavailable", "reason": "no embedding model configured"}
         self.options = options or SearchOptions()
-        doc_pos = {d.id: i for i, d in enumerate(documents)}
-        self.doc_of_row = np.array([doc_pos[c.document_id] for c in chunks], dtype=np.int64)
+        self._doc_pos = {d.id: i for i, d in enumerate(documents)}
+        self.doc_of_row = np.array([self._doc_pos[c.document_id] for c in chunks], dtype=np.int64)
         self._places = self._place_table()
+        self._docs_of_year = _positions_by(documents, lambda d: d.meta.years)
+        self._docs_of_number = _positions_by(documents, lambda d: (number_key(d.meta.number),) if d.meta.number else ())
+        self._number_keys = [number_key(d.meta.number) if d.meta.number else "" for d in documents]
+        self._filter_keys = {name: np.array([_key_or_none(getattr(d.meta, name)) for d in documents], dtype=object)
+                             for name in ("locality", "province", "level", "doc_type")}
         self._chunk_rows = {c.id: i for i, c in enumerate(chunks)}
         by_id = {d.id: d for d in documents}
         self.indicators = [IndicatorHit(record, by_id[doc_id]) for doc_id, record in indicators if doc_id in by_id]
@@ -135,14 +143,11 @@ class Searcher:
 
     def hit_at(self, document_id: str, offset: int) -> SearchHit | None:
         """The chunk of a document that holds a character offset (to cite an indicator record)."""
-        for row in np.flatnonzero(self.doc_of_row == self._doc_position(document_id)):
+        for row in np.flatnonzero(self.doc_of_row == self._doc_pos.get(document_id, -1)):
             chunk = self.chunks[int(row)]
             if chunk.start <= offset < chunk.end:
                 return SearchHit(chunk, self.documents[int(self.doc_of_row[row])], 0.0, ())
         return None
-
-    def _doc_position(self, document_id: str) -> int:
-        return next((i for i, d in enumerate(self.documents) if d.id == document_id), -1)
 
     def hit_for_chunk(self, chunk_id: str) -> SearchHit | None:
         """The chunk with this id as an unscored hit (the starting point of /similar)."""
@@ -154,27 +159,41 @@ class Searcher:
     # -- filters and boosts -------------------------------------------------
 
     def _doc_allowed(self, filters: SearchFilters) -> np.ndarray | None:
-        checks = {k: v for k, v in vars(filters).items() if v is not None}
-        if not checks:
+        """Which documents pass the filters, as a mask; the same rules as :func:`matches_filters`, per column."""
+        if all(v is None for v in vars(filters).values()):
             return None
         allowed = np.ones(len(self.documents), dtype=bool)
-        for i, doc in enumerate(self.documents):
-            allowed[i] = matches_filters(doc, filters)
+        for name, keys in self._filter_keys.items():
+            wanted = getattr(filters, name)
+            if wanted is not None:
+                allowed &= keys == place_key(wanted)  # None (field unknown) never equals a wanted value
+        if filters.document_id is not None:
+            allowed &= self._mask(self._doc_pos.get(filters.document_id, -1) for _ in (0,))
+        if filters.year is not None:
+            allowed &= self._mask(self._docs_of_year.get(filters.year, ()))
+        if filters.year_from is not None:
+            allowed &= self._mask(i for y, docs in self._docs_of_year.items() if y >= filters.year_from for i in docs)
+        if filters.year_to is not None:
+            allowed &= self._mask(i for y, docs in self._docs_of_year.items() if y <= filters.year_to for i in docs)
         return allowed
 
+    def _mask(self, positions: Iterable[int]) -> np.ndarray:
+        mask = np.zeros(len(self.documents), dtype=bool)
+        chosen = [i for i in positions if i >= 0]
+        mask[chosen] = True
+        return mask
+
     def _doc_boost(self, intent: QueryIntent) -> np.ndarray:
+        """Per-document multipliers, touching only the documents a named place, year or number selects."""
         boost = np.ones(len(self.documents), dtype=np.float32)
         weights = self.options.boosts
         if weights is None:
             return boost
         for place in intent.localities:
-            for i in self._places.get(place, ()):
-                boost[i] += weights.locality
-        for i, doc in enumerate(self.documents):
-            if intent.years and intent.years & set(doc.meta.years):
-                boost[i] += weights.year
-            if intent.numbers and doc.meta.number and number_key(doc.meta.number) in intent.numbers:
-                boost[i] += weights.number
+            boost[list(self._places.get(place, ()))] += weights.locality
+        # A document matching several of the query's years is boosted once, as before.
+        boost[self._mask(i for y in intent.years for i in self._docs_of_year.get(y, ()))] += weights.year
+        boost[self._mask(i for n in intent.numbers for i in self._docs_of_number.get(n, ()))] += weights.number
         return boost
 
     def _chunk_boost(self, intent: QueryIntent, rows: np.ndarray) -> np.ndarray:
@@ -191,42 +210,51 @@ class Searcher:
                 boost[i] += weights.section_year
             if intent.asks_signer and meta.signer and meta.signer in chunk.text:
                 boost[i] += weights.answer_line
-            if intent.asks_number and meta.number and number_key(meta.number) in number_key(chunk.text):
+            doc_number = self._number_keys[int(self.doc_of_row[row])]
+            if intent.asks_number and doc_number and doc_number in number_key(chunk.text):
                 boost[i] += weights.answer_line
         return boost
 
     # -- the batch path -----------------------------------------------------
 
     def search_batch(
-        self, queries: Sequence[str], k: int = 10, filters: SearchFilters | None = None, mode: Mode = "hybrid"
+        self, queries: Sequence[str], k: int = 10, filters: SearchFilters | None = None, mode: Mode = "hybrid",
+        watch: Stopwatch | None = None,
     ) -> list[list[SearchHit]]:
+        """Rank chunks for each query; ``watch`` (optional) collects seconds per stage."""
         if mode == "dense" and self.dense is None:
             raise SearchError(f"dense search is unavailable: {self.dense_status.get('reason', 'no model')}")
-        filters = filters or SearchFilters()
-        doc_allowed = self._doc_allowed(filters)
-        row_allowed = doc_allowed[self.doc_of_row] if doc_allowed is not None else None
+        watch = watch or Stopwatch()
+        with watch.stage("filters"):
+            doc_allowed = self._doc_allowed(filters or SearchFilters())
+            row_allowed = doc_allowed[self.doc_of_row] if doc_allowed is not None else None
         depth = max(50, k * OVERFETCH)
         use_dense = self.dense is not None and mode in ("hybrid", "dense")
-        dense_results = self.dense.search_batch(queries, depth, row_allowed) if use_dense and self.dense else None
+        dense_results = self.dense.search_batch(queries, depth, row_allowed, watch) if use_dense and self.dense \
+            else None
         results = []
         for qi, query in enumerate(queries):
             rankings: dict[str, list[int]] = {}
             if mode in ("hybrid", "lexical"):
-                rankings["lexical"] = self._lexical_ranking(query, depth, row_allowed)
+                rankings["lexical"] = self._lexical_ranking(query, depth, row_allowed, watch)
             if dense_results is not None:
                 rankings["dense"] = [row for row, _ in dense_results[qi]]
-            results.append(self._fuse(query, rankings, k))
+            with watch.stage("fusion"):
+                results.append(self._fuse(query, rankings, k))
         return results
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
-               mode: Mode = "hybrid") -> list[SearchHit]:
-        return self.search_batch([query], k, filters, mode)[0]
+               mode: Mode = "hybrid", watch: Stopwatch | None = None) -> list[SearchHit]:
+        return self.search_batch([query], k, filters, mode, watch)[0]
 
-    def _lexical_ranking(self, query: str, depth: int, row_allowed: np.ndarray | None) -> list[int]:
-        scores = self.lexical.scores(query_tokens(query, self.options.tokenizer))
-        if row_allowed is not None:
-            scores = np.where(row_allowed, scores, 0.0)
-        return [int(i) for i in _top(scores, depth)]
+    def _lexical_ranking(self, query: str, depth: int, row_allowed: np.ndarray | None, watch: Stopwatch) -> list[int]:
+        with watch.stage("tokenize"):
+            tokens = query_tokens(query, self.options.tokenizer)
+        with watch.stage("lexical"):
+            scores = self.lexical.scores(tokens)
+            if row_allowed is not None:
+                scores = np.where(row_allowed, scores, 0.0)
+            return [int(i) for i in _top(scores, depth)]
 
     def _fuse(self, query: str, rankings: dict[str, list[int]], k: int) -> list[SearchHit]:
         live = {leg: rows for leg, rows in rankings.items() if rows}
@@ -250,6 +278,20 @@ class Searcher:
             )
             for i in order
         ]
+
+
+def _key_or_none(value: str | None) -> str | None:
+    return None if value is None else place_key(value)
+
+
+def _positions_by(documents: Sequence[StoredDocument],
+                  keys_of: Callable[[StoredDocument], Iterable[Hashable]]) -> dict[Any, list[int]]:
+    """Inverted table key → positions of the documents that have it (years, document numbers)."""
+    table: dict[Any, list[int]] = {}
+    for i, doc in enumerate(documents):
+        for key in dict.fromkeys(keys_of(doc)):
+            table.setdefault(key, []).append(i)
+    return table
 
 
 def matches_filters(doc: StoredDocument, f: SearchFilters) -> bool:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from index.answer import NO_ANSWER, answer_question
 from index.errors import NotFound, SearchError
 from index.search import SearchFilters, SearchHit
+from index.timing import Stopwatch
 from service.app import CollectionDep, document_out, hit_out
 from service.generative import generate_answer
 from service.indicators import record_out
@@ -27,7 +28,8 @@ def ask(body: AskRequest, request: Request, collection: CollectionDep) -> dict[s
     """Trả lời câu hỏi bằng chính câu trong văn bản, kèm trích dẫn nguyên văn và vị trí."""
     started = time.perf_counter()
     searcher = collection.searcher()
-    hits = searcher.search(body.question, max(body.k, 10), SearchFilters(**body.filters.model_dump()))
+    watch = Stopwatch()
+    hits = searcher.search(body.question, max(body.k, 10), SearchFilters(**body.filters.model_dump()), watch=watch)
     dropped: tuple[dict[str, object], ...] = ()
     if body.mode == "generative":
         settings = request.app.state.settings
@@ -37,7 +39,10 @@ def ask(body: AskRequest, request: Request, collection: CollectionDep) -> dict[s
                                     settings.llm_api_key, settings.llm_timeout_s)
         answer, dropped = generated.answer, generated.dropped
     else:
-        answer = answer_question(searcher, body.question, hits)
+        with watch.stage("answer"):
+            answer = answer_question(searcher, body.question, hits)
+    with watch.stage("serialise"):
+        passages = [hit_out(h) for h in hits[: body.k]]
     return {
         "question": body.question,
         "mode": body.mode,
@@ -51,8 +56,9 @@ def ask(body: AskRequest, request: Request, collection: CollectionDep) -> dict[s
              "quote": c.quote, "start": c.start, "end": c.end}
             for c in answer.citations
         ],
-        "passages": [hit_out(h) for h in hits[: body.k]],
+        "passages": passages,
         "took_ms": _elapsed(started),
+        "timings_ms": watch.milliseconds(),
     }
 
 

@@ -27,6 +27,7 @@ from index.dense import load_embedder
 from index.errors import IndexMismatch, NotFound, SearchError
 from index.search import SearchFilters, SearchHit
 from index.textnorm import query_tokens
+from index.timing import Stopwatch
 from service.schemas import MAX_QUERY_CHARS, ErrorResponse, Filters, SearchRequest, SearchResponse
 from service.settings import Settings, get_settings
 
@@ -144,14 +145,18 @@ def hit_out(hit: SearchHit) -> dict[str, Any]:
 
 def run_search(collection: Collection, request: SearchRequest) -> dict[str, Any]:
     started = time.perf_counter()
+    watch = Stopwatch()
     searcher = collection.searcher()
     filters = SearchFilters(**request.filters.model_dump())
-    hits = searcher.search(request.query, request.k, filters, request.mode)
+    hits = searcher.search(request.query, request.k, filters, request.mode, watch)
+    with watch.stage("serialise"):
+        results = [hit_out(h) for h in hits]
     return {
         "query": request.query,
         "took_ms": round((time.perf_counter() - started) * 1000, 3),
+        "timings_ms": watch.milliseconds(),
         "mode": request.mode if searcher.dense is not None or request.mode == "lexical" else "lexical",
-        "results": [hit_out(h) for h in hits],
+        "results": results,
     }
 
 

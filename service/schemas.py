@@ -74,9 +74,13 @@ class SearchResult(BaseModel):
     document: DocumentOut
 
 
+TIMINGS_DOC = "milliseconds per stage: filters, tokenize, lexical, encode, vector, fusion, answer, serialise"
+
+
 class SearchResponse(BaseModel):
     query: str
     took_ms: float
+    timings_ms: dict[str, float] = Field(default_factory=dict, description=TIMINGS_DOC)
     mode: str
     results: list[SearchResult]
 
@@ -120,6 +124,7 @@ class AskResponse(BaseModel):
     dropped_citations: list[dict[str, Any]] = []
     passages: list[SearchResult]
     took_ms: float
+    timings_ms: dict[str, float] = Field(default_factory=dict, description=TIMINGS_DOC)
 
 
 class SimilarRequest(BaseModel):

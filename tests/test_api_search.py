@@ -100,3 +100,12 @@ def test_malformed_json_body_is_4xx(client: TestClient) -> None:
     response = client.post("/search", content=b"{not json", headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_responses_say_where_the_time_went(client: TestClient) -> None:
+    search = client.get("/search", params={"q": "chỉ tiêu hộ nghèo 2023", "mode": "lexical"}).json()
+    assert {"filters", "tokenize", "lexical", "fusion", "serialise"} <= set(search["timings_ms"])
+    assert sum(search["timings_ms"].values()) <= search["took_ms"] + 0.01
+    ask = client.post("/ask", json={"question": "chỉ tiêu hộ nghèo 2023 của Bình Lục?"}).json()
+    assert {"lexical", "fusion", "answer", "serialise"} <= set(ask["timings_ms"])
+    assert all(v >= 0 for v in ask["timings_ms"].values())
