@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from importlib import resources
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 router = APIRouter(tags=["service"])
 
@@ -18,21 +18,40 @@ def page() -> str:
     return (resources.files("service") / "static" / "index.html").read_text(encoding="utf-8")
 
 
+class _Metrics:
+    """Pure ASGI middleware: Starlette's ``@app.middleware("http")`` wraps every request in a task group and a
+    streamed response, which costs more than a lexical search over thousands of chunks."""
+
+    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram) -> None:
+        self.app, self.requests, self.latency = app, requests, latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client sees if the app raises before answering
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            endpoint = getattr(scope.get("route"), "path", "unmatched")  # the route template: ids stay out of labels
+            self.requests.labels(endpoint, scope["method"], str(status)).inc()
+            self.latency.labels(endpoint).observe(time.perf_counter() - started)
+
+
 def install_metrics(app: FastAPI) -> None:
-    """Request counts and latency by endpoint (the route template, so ids do not explode the labels)."""
+    """Request counts and latency by endpoint, served at ``/metrics`` from the app's own registry."""
     registry = CollectorRegistry()
     requests = Counter("tracuu_requests_total", "HTTP requests", ["endpoint", "method", "status"], registry=registry)
     latency = Histogram("tracuu_request_seconds", "HTTP request latency", ["endpoint"], registry=registry)
-
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        endpoint = getattr(route, "path", "unmatched")
-        requests.labels(endpoint, request.method, str(response.status_code)).inc()
-        latency.labels(endpoint).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(_Metrics, requests=requests, latency=latency)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

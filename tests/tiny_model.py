@@ -11,7 +11,7 @@ DOCUMENTS = Path(__file__).resolve().parents[1] / "corpus" / "documents"
 
 def build_tiny_model(target: Path, dimension: int = 32, max_length: int = 128) -> Path:
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer, models  # type: ignore[attr-defined]
     from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, trainers
     from tokenizers.models import WordPiece
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
