@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from corpus.gazetteer import load_gazetteer
 from index.indicators import IndicatorHit, best_record
@@ -52,10 +53,12 @@ class Answer:
     record: IndicatorHit | None = None  # set when the answer comes from an indicator record
 
 
+_STOP_FOLDED = frozenset(fold_diacritics(w) for w in _STOP)
+
+
 def _content_words(text: str) -> set[str]:
     words = re.findall(r"[^\W_]+", fold_diacritics(text.lower()))
-    stop = {fold_diacritics(w) for w in _STOP}
-    return {w for w in words if w not in stop and not w.isdigit()}
+    return {w for w in words if w not in _STOP_FOLDED and not w.isdigit()}
 
 
 def _sentences(hit: SearchHit) -> list[tuple[int, int]]:
@@ -72,12 +75,17 @@ def _sentences(hit: SearchHit) -> list[tuple[int, int]]:
     return spans
 
 
+@lru_cache(maxsize=1)
+def _place_keys() -> frozenset[str]:
+    """Comparison keys of every province and district name longer than three letters, computed once."""
+    gazetteer = load_gazetteer()
+    return frozenset(place_key(n) for n in set(gazetteer.provinces) | set(gazetteer.districts) if len(n) > 3)
+
+
 def _named_places(question: str) -> set[str]:
     """Province and district names the question mentions (as comparison keys)."""
-    gazetteer = load_gazetteer()
     folded = " " + re.sub(r"[^\w]+", " ", place_key(question)) + " "
-    names = set(gazetteer.provinces) | set(gazetteer.districts)
-    return {place_key(n) for n in names if len(n) > 3 and f" {place_key(n)} " in folded}
+    return {key for key in _place_keys() if f" {key} " in folded}
 
 
 def _place_ok(hit: SearchHit, places: set[str]) -> bool:

@@ -17,7 +17,7 @@ import numpy as np
 
 from corpus.models import Chunk, Indicator
 from index.errors import SearchError
-from index.indicators import IndicatorHit
+from index.indicators import IndicatorHit, IndicatorTable
 from index.lexical import LexicalIndex
 from index.query import QueryIntent, number_key, place_key, understand
 from index.store import StoredDocument
@@ -131,7 +131,8 @@ class Searcher:
                              for name in ("locality", "province", "level", "doc_type")}
         self._chunk_rows = {c.id: i for i, c in enumerate(chunks)}
         by_id = {d.id: d for d in documents}
-        self.indicators = [IndicatorHit(record, by_id[doc_id]) for doc_id, record in indicators if doc_id in by_id]
+        self.indicators = IndicatorTable(IndicatorHit(record, by_id[doc_id]) for doc_id, record in indicators
+                                         if doc_id in by_id)
 
     def _place_table(self) -> dict[str, set[int]]:
         table: dict[str, set[int]] = {}
