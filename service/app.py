@@ -79,6 +79,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def open_collection(settings: Settings) -> Collection:
     """The index folder with the configured encoder, or lexical-only when it cannot be loaded."""
+    if settings.embed_model:
+        import torch
+
+        torch.set_num_threads(settings.encode_threads)
     embedder, status = load_embedder(settings.embed_model)
     return Collection.open(Path(settings.index_dir), embedder=embedder, dense_status=status)
 
