@@ -80,9 +80,13 @@ def install_error_handlers(app: FastAPI) -> None:
 def open_collection(settings: Settings) -> Collection:
     """The index folder with the configured encoder, or lexical-only when it cannot be loaded."""
     if settings.embed_model:
+        import faiss
         import torch
 
+        # FAISS's OpenMP pool has the same problem: exact search over 100k vectors took 56 ms with 2 threads on a
+        # busy 2-core machine, 10 ms with 1 (bench/vectors.py).
         torch.set_num_threads(settings.encode_threads)
+        faiss.omp_set_num_threads(settings.encode_threads)
     embedder, status = load_embedder(settings.embed_model)
     return Collection.open(Path(settings.index_dir), embedder=embedder, dense_status=status)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index.collection import Collection
-from index.dense import VectorIndex, default_prompts, load_embedder
+from index.dense import EXACT_LIMIT, VECTOR_KINDS, VectorIndex, default_prompts, load_embedder
 from index.errors import IndexMismatch, SearchError
 from index.search import fuse_rrf
 from tests.conftest import DOCUMENTS
@@ -62,6 +62,84 @@ def test_flat_index_matches_exact_numpy_search(tmp_path: Path) -> None:
     query = vectors[7:8] * 0.5 + vectors[9:10] * 0.5
     expected = np.argsort(-(vectors @ query[0]))[:10]
     assert [i for i, _ in loaded.search(query, 10)[0]] == list(expected)
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def easy_vectors() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """4,000 random 32-d unit vectors under sparse, non-contiguous ids, and queries that are 20 of them nudged.
+
+    Random directions in 32 dimensions are far apart, so each query's nearest vector is unambiguous even
+    through 8-bit codes; 4,000 vectors give IVF 100 lists, of which it probes 16, so the approximate path runs.
+    """
+    rng = np.random.default_rng(7)
+    vectors = _unit(rng.normal(size=(4000, 32)))
+    ids = 1000 + 3 * np.arange(4000, dtype=np.int64)
+    queries = _unit(vectors[rng.choice(4000, size=20, replace=False)] + 0.05 * rng.normal(size=(20, 32)))
+    return ids, vectors, queries
+
+
+@pytest.mark.parametrize("kind", VECTOR_KINDS)
+def test_every_kind_finds_the_exact_nearest_vector(kind: str,
+                                                   easy_vectors: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    ids, vectors, queries = easy_vectors
+    index = VectorIndex.build(ids, vectors, 32, kind=kind)
+    assert index.kind == kind and index.size == 4000
+    if kind.startswith("ivf"):
+        assert index.settings == {"nlist": 100, "nprobe": 16}
+    found = index.search(queries, 10)
+    expected = ids[np.argmax(queries @ vectors.T, axis=1)]
+    assert [row[0][0] for row in found] == list(expected)
+    assert all(len(row) == 10 for row in found)
+
+
+@pytest.mark.parametrize("kind", VECTOR_KINDS)
+def test_every_kind_honours_the_allowed_ids(kind: str,
+                                            easy_vectors: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    ids, vectors, queries = easy_vectors
+    index = VectorIndex.build(ids, vectors, 32, kind=kind)
+    allowed = np.sort(np.random.default_rng(3).choice(ids, size=200, replace=False))  # 5%: IVF probes every list
+    found = index.search(queries, 5, allowed_ids=allowed)
+    scores = queries @ vectors[np.isin(ids, allowed)].T
+    for row, best in zip(found, allowed[np.argmax(scores, axis=1)], strict=True):
+        assert len(row) == 5 and set(i for i, _ in row) <= set(allowed.tolist())
+        assert row[0][0] == best
+    assert index.search(queries[:1], 5, allowed_ids=np.array([ids[42]])) == [[(int(ids[42]), pytest.approx(
+        float(queries[0] @ vectors[42]), abs=0.02))]]
+
+
+@pytest.mark.parametrize("kind", VECTOR_KINDS)
+def test_every_kind_survives_save_and_load(kind: str, tmp_path: Path,
+                                           easy_vectors: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    ids, vectors, queries = easy_vectors
+    index = VectorIndex.build(ids, vectors, 32, kind=kind)
+    index.save(tmp_path / "v")
+    loaded = VectorIndex.load(tmp_path / "v")
+    assert (loaded.kind, loaded.size, loaded.settings) == (kind, 4000, index.settings)
+    assert loaded.search(queries, 10) == index.search(queries, 10)
+    allowed = ids[::7]
+    assert loaded.search(queries, 3, allowed) == index.search(queries, 3, allowed)
+
+
+def test_default_kind_follows_size_and_memory() -> None:
+    assert VectorIndex.default_kind(EXACT_LIMIT - 1, 384) == "flat-ip"
+    assert VectorIndex.default_kind(EXACT_LIMIT, 384) == "ivf-fp16"
+    assert VectorIndex.default_kind(1_000_000, 384) == "ivf-fp16"  # 768 MB of fp16 codes
+    assert VectorIndex.default_kind(1_400_000, 384) == "ivf-sq8"  # fp16 would pass 1 GB
+    assert VectorIndex.default_kind(1_000, 384, exact_limit=500, memory_budget=100_000) == "ivf-sq8"
+    assert VectorIndex.ivf_lists(1_000_000) == 1024 and VectorIndex.ivf_lists(100_000) == 512
+    assert VectorIndex.ivf_lists(10) == 1
+
+
+def test_unknown_or_untrainable_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown vector index kind 'ivf-pq'"):
+        VectorIndex.build(np.arange(3), np.eye(3, dtype=np.float32), 3, kind="ivf-pq")
+    with pytest.raises(ValueError, match="use flat-ip"):
+        VectorIndex.build(np.zeros(0, dtype=np.int64), np.zeros((0, 3), dtype=np.float32), 3, kind="ivf-sq8")
+    assert VectorIndex.build(np.zeros(0, dtype=np.int64), np.zeros((0, 3)), 3).kind == "flat-ip"
 
 
 def test_rrf_with_an_empty_leg_keeps_the_other_ranking() -> None:
