@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Combining tone marks (grave, acute, tilde, hook above, dot below). Vowel
 # quality marks (circumflex, breve, horn) are part of the letter and stay put.
@@ -67,6 +68,7 @@ def _tone_position(letters: str) -> int | None:
     return vowel_idx[-1]
 
 
+@lru_cache(maxsize=1 << 16)
 def _normalize_syllable(word: str) -> str:
     decomposed = unicodedata.normalize("NFD", word)
     tones = [ch for ch in decomposed if ch in _TONE_SET]
@@ -88,7 +90,12 @@ def normalize_tones(text: str) -> str:
     Documents mix old and new placement; without one form, BM25 and exact
     matching treat the two spellings of one word as different words.
     """
-    return _WORD.sub(lambda m: _normalize_syllable(m.group(0)), text)
+    # Distinct words are few (syllables repeat) and most are already in place: look each up once,
+    # and leave the text as it is when none moves.
+    moved = {word: fixed for word in set(_WORD.findall(text)) if (fixed := _normalize_syllable(word)) != word}
+    if not moved:
+        return text
+    return _WORD.sub(lambda m: moved.get(m.group(0), m.group(0)), text)
 
 
 def normalize_unicode(text: str) -> str:

@@ -7,6 +7,7 @@ batch ingest can report it and carry on with the other files.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,8 +70,12 @@ def _looks_like_utf16(data: bytes) -> bool:
     return max(even_nul, odd_nul) > 0.3
 
 
+# C0 controls other than \t \n \f \r: a text file has almost none, a binary file many.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+
+
 def _check_text(text: str, source: str) -> str:
-    controls = sum(1 for ch in text[:20000] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    controls = len(_CONTROL_CHARS.findall(text[:20000]))
     if controls > max(8, len(text[:20000]) // 100):
         raise RejectedFile(source, "binary file (too many control characters), not text")
     if len(text.strip()) < MIN_TEXT_CHARS:

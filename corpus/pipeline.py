@@ -11,7 +11,7 @@ from corpus.clean import clean_text, emphasised_lines
 from corpus.indicators import extract_indicators
 from corpus.load import DEFAULT_MAX_BYTES, read_bytes
 from corpus.metadata import extract_metadata
-from corpus.models import ParsedDocument
+from corpus.models import DocumentMeta, ParsedDocument, Section
 from corpus.structure import parse_sections
 
 
@@ -24,6 +24,15 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def structure_and_metadata(text: str, raw: str) -> tuple[list[Section], DocumentMeta]:
+    """The section tree of the cleaned text (the raw text's bold lines hint at headings), then the metadata,
+    which reads the years a document is about from its article and part headings."""
+    sections = parse_sections(text, emphasised_lines(raw))
+    headings = [text[s.start : s.body_end].split("\n", 1)[0] for s in sections
+                if s.kind in ("dieu", "roman", "chuong", "phan", "muc")]
+    return sections, extract_metadata(text, headings)
+
+
 def parse_text(
     raw: str,
     source: str,
@@ -32,10 +41,7 @@ def parse_text(
 ) -> ParsedDocument:
     """Parse already-decoded text; the stored, served and cited text is the cleaned one."""
     text = clean_text(raw)
-    sections = parse_sections(text, emphasised_lines(raw))
-    headings = [text[s.start : s.body_end].split("\n", 1)[0] for s in sections
-                if s.kind in ("dieu", "roman", "chuong", "phan", "muc")]
-    meta = extract_metadata(text, headings)
+    sections, meta = structure_and_metadata(text, raw)
     digest = content_hash(text)
     doc_id = document_id(source)
     chunks = chunk_document(doc_id, digest, text, sections, meta, settings or ChunkSettings(), count_tokens)

@@ -16,6 +16,7 @@ latter and rebuilds from the store.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import platform
@@ -40,10 +41,11 @@ from index.errors import IndexMismatch
 from index.lexical import LexicalIndex
 from index.search import Searcher, SearchOptions
 from index.store import ChunkStore
-from index.textnorm import TokenizerOptions, document_tokens
+from index.textnorm import TokenizerOptions, pool_chunksize, tokenize_documents, usable_cpus, worker_pool
 
 FORMAT_VERSION = 2  # 2: indicator records in the store
 KEEP_GENERATIONS = 2
+PARALLEL_PARSE_MIN_BYTES = 1_000_000  # about 2,500 chunks: below it, starting worker processes costs more than it saves
 HEADER_TOKEN_BUDGET = 64  # title, issuer, place, date and section path in the model's tokens
 RELOAD_CHECK_S = 0.5  # how stale a server's view may be of a write made by another process
 
@@ -208,12 +210,12 @@ class Collection:
             self.rebuild()
 
     def _load_searcher(self, live: Path) -> Searcher:
-        stored = list(self.store.iter_chunks())
+        stored = self.store.chunks_in_order()
         dense = None
         if self.embedder is not None and (live / "dense").is_dir():
-            rowids = np.array([s.rowid for s in stored], dtype=np.int64)
+            rowids = np.array([rowid for rowid, _ in stored], dtype=np.int64)
             dense = DenseRetriever(self.embedder, VectorIndex.load(live / "dense"), rowids)
-        return Searcher([s.chunk for s in stored], self.store.documents(), LexicalIndex.load(live / "lexical"),
+        return Searcher([chunk for _, chunk in stored], self.store.documents(), LexicalIndex.load(live / "lexical"),
                         dense=dense, dense_status=self.dense_status, options=self.search_options,
                         indicators=self.store.indicators())
 
@@ -254,9 +256,8 @@ class Collection:
             self._rebuild_locked()
 
     def _rebuild_locked(self) -> None:
-        token_lists = [stored.lex_tokens for stored in self.store.iter_chunks()]
         staging = self.directory / f"staging-{time.time_ns()}.tmp"
-        LexicalIndex.build(token_lists).save(staging / "lexical")
+        LexicalIndex.build(self.store.iter_lex_tokens()).save(staging / "lexical")
         dense = self._build_dense(staging)
         generation = self.store.generation  # read after _build_dense, which may have stored vectors
         folder = self.directory / f"gen-{generation:06d}-{time.time_ns()}"
@@ -296,25 +297,43 @@ class Collection:
         counter = self.embedder.count_tokens if self.embedder else estimate_tokens
         return parse_text(raw, source, self.settings.chunking, counter)
 
+    def _parse_all(self, files: Sequence[tuple[str, bytes]]) -> Iterator[ParsedDocument | dict[str, str]]:
+        """Each file parsed, or its rejection as the report lists it; in order.
+
+        A large batch is parsed over processes when chunks are sized by estimate
+        (a model's tokenizer stays in this process); parsing is pure per file,
+        so the documents are the same either way.
+        """
+        workers = min(usable_cpus(), len(files))
+        if self.embedder is None and workers > 1 and sum(len(data) for _, data in files) >= PARALLEL_PARSE_MIN_BYTES:
+            with worker_pool(workers) as pool:
+                yield from pool.map(_parse_file, files, itertools.repeat(self.settings),
+                                    chunksize=pool_chunksize(len(files), workers))
+            return
+        for source, data in files:
+            try:
+                yield self.parse(data, source)
+            except RejectedFile as exc:
+                yield _rejection(exc)
+
     def ingest(self, files: Iterable[tuple[str, bytes]]) -> IngestReport:
         """Add, replace or skip each file; a rejected file is reported and the rest still go in."""
         report = IngestReport()
         parsed: list[ParsedDocument] = []
-        for source, data in files:
-            try:
-                doc = self.parse(data, source)
-            except RejectedFile as exc:
-                report.rejected.append({"source": exc.source, "reason": exc.reason, "kind": exc.kind})
+        for doc in self._parse_all(list(files)):
+            if isinstance(doc, dict):
+                report.rejected.append(doc)
                 continue
-            existing = self.store.content_hash_of(doc.source)
-            if existing == doc.content_hash:
-                report.unchanged.append(doc.source)
+            if self.store.content_hash_of(doc.source) == doc.content_hash:
+                report.unchanged.append(doc.source)  # skipped early: neither tokenised nor encoded
                 continue
-            (report.replaced if existing else report.added).append(doc.source)
             parsed.append(doc)
-        report.documents = parsed
         if parsed:
-            self._write(parsed, [])
+            outcome = self._write(parsed, [])
+            lists = {"added": report.added, "replaced": report.replaced, "unchanged": report.unchanged}
+            for doc in parsed:
+                lists[outcome[doc.source]].append(doc.source)
+            report.documents = [doc for doc in parsed if outcome[doc.source] != "unchanged"]
         return report
 
     def ingest_paths(self, paths: Sequence[Path]) -> IngestReport:
@@ -332,11 +351,19 @@ class Collection:
             self._write([], present)
         return present
 
-    def _write(self, docs: Sequence[ParsedDocument], remove_ids: Sequence[str]) -> None:
-        tokens = [[document_tokens(lexical_text(c.text, c.header, self.settings), self.settings.tokenizer)
-                   for c in doc.chunks] for doc in docs]
+    def _write(self, docs: Sequence[ParsedDocument], remove_ids: Sequence[str]) -> dict[str, str]:
+        """Store documents and deletions in one transaction; say per source whether it was added or replaced.
+
+        That is decided under the writer lock: two writers of one file (threads, or server workers) both
+        saw it absent before the lock, and only the first one adds it.
+        """
+        tokens = tokenize_documents([[lexical_text(c.text, c.header, self.settings) for c in doc.chunks]
+                                     for doc in docs], self.settings.tokenizer)
         vectors = self._encode(docs)
         with self.exclusive():
+            outcome = {doc.source: _outcome(self.store.content_hash_of(doc.source), doc.content_hash) for doc in docs}
+            if not remove_ids and set(outcome.values()) == {"unchanged"}:
+                return outcome  # another writer stored these very files meanwhile
             with self.store.transaction() as db:
                 for doc_id in remove_ids:
                     ChunkStore.delete_document(db, doc_id)
@@ -346,6 +373,7 @@ class Collection:
                     chunk_ids = [c.id for doc in docs for c in doc.chunks]
                     ChunkStore.write_vectors(db, self.embedder.info.model, chunk_ids, vectors)
             self._rebuild_locked()
+        return outcome
 
     def _encode(self, docs: Sequence[ParsedDocument]) -> np.ndarray | None:
         """Embed new chunks before the transaction opens, so the write lock is held briefly."""
@@ -353,6 +381,23 @@ class Collection:
             return None
         return self.embedder.encode_passages([dense_text(c.text, c.header, self.settings)
                                               for doc in docs for c in doc.chunks])
+
+
+def _outcome(stored_hash: str | None, new_hash: str) -> str:
+    return "added" if stored_hash is None else "unchanged" if stored_hash == new_hash else "replaced"
+
+
+def _rejection(exc: RejectedFile) -> dict[str, str]:
+    return {"source": exc.source, "reason": exc.reason, "kind": exc.kind}
+
+
+def _parse_file(file: tuple[str, bytes], settings: BuildSettings) -> ParsedDocument | dict[str, str]:
+    """:meth:`Collection.parse` without a model, in a worker process (a rejection travels as its report entry)."""
+    source, data = file
+    try:
+        return parse_text(read_bytes(data, source, settings.max_file_bytes), source, settings.chunking)
+    except RejectedFile as exc:
+        return _rejection(exc)
 
 
 def _fingerprint(hashes: list[str]) -> str:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -77,6 +79,29 @@ class StoredDocument:
     ingested_at: str
 
 
+@dataclass(frozen=True)
+class ChunkSpan:
+    id: str
+    section: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """One version of a document as stored: what ``GET /documents/{id}`` shows."""
+
+    document: StoredDocument
+    text: str
+    sections: list[Section]
+    chunks: list[ChunkSpan]
+
+
+def _flat_dict(record: Any) -> dict[str, Any]:
+    """``asdict`` for a dataclass of plain values, without its deep copy (a tuple stays a tuple: JSON alike)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
 def _meta_from_json(raw: str) -> DocumentMeta:
     data = json.loads(raw)
     data["years"] = tuple(data.get("years") or ())
@@ -94,9 +119,28 @@ class ChunkStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
 
     def close(self) -> None:
         self._db.close()
+        with self._readers_lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection: it sees committed data only, never a write in progress on
+        ``_db``, and one ``BEGIN`` on it reads one consistent state of the file (WAL)."""
+        reader: sqlite3.Connection | None = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False,
+                                     isolation_level=None)
+            self._local.reader = reader
+            with self._readers_lock:
+                self._readers.append(reader)
+        return reader
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -123,23 +167,27 @@ class ChunkStore:
         return row[0] if row else None
 
     @staticmethod
-    def write_document(db: sqlite3.Connection, doc: ParsedDocument, lex_tokens: Sequence[list[str]]) -> None:
-        """Insert or replace one document and its chunks inside an open transaction."""
+    def write_document(db: sqlite3.Connection, doc: ParsedDocument, lex_tokens: Sequence[str]) -> None:
+        """Insert or replace one document and its chunks inside an open transaction.
+
+        ``lex_tokens`` holds each chunk's tokens as JSON (:func:`index.textnorm.stored_tokens`): tokenising
+        workers hand back those strings, so millions of tokens are not unpickled only to be encoded again.
+        """
         db.execute("DELETE FROM documents WHERE id = ? OR source = ?", (doc.id, doc.source))
         db.execute(
             "INSERT INTO documents(id, source, content_hash, text, meta, sections) VALUES (?, ?, ?, ?, ?, ?)",
-            (doc.id, doc.source, doc.content_hash, doc.text, json.dumps(asdict(doc.meta), ensure_ascii=False),
-             json.dumps([asdict(s) for s in doc.sections], ensure_ascii=False)),
+            (doc.id, doc.source, doc.content_hash, doc.text, json.dumps(_flat_dict(doc.meta), ensure_ascii=False),
+             json.dumps([_flat_dict(s) for s in doc.sections], ensure_ascii=False)),
         )
         db.executemany(
             'INSERT INTO chunks(id, document_id, ordinal, section, start, "end", text, header, tokens, lex_tokens) '
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(c.id, c.document_id, c.ordinal, c.section, c.start, c.end, c.text, c.header, c.tokens,
-              json.dumps(tokens, ensure_ascii=False)) for c, tokens in zip(doc.chunks, lex_tokens, strict=True)],
+              tokens) for c, tokens in zip(doc.chunks, lex_tokens, strict=True)],
         )
         db.executemany(
             "INSERT INTO indicators(document_id, ordinal, record) VALUES (?, ?, ?)",
-            [(doc.id, i, json.dumps(asdict(r), ensure_ascii=False)) for i, r in enumerate(doc.indicators)],
+            [(doc.id, i, json.dumps(_flat_dict(r), ensure_ascii=False)) for i, r in enumerate(doc.indicators)],
         )
 
     @staticmethod
@@ -171,9 +219,44 @@ class ChunkStore:
                           text=row[7], header=row[8], tokens=row[9])
             yield StoredChunk(rowid=row[0], chunk=chunk, lex_tokens=json.loads(row[10]))
 
+    def chunks_in_order(self) -> list[tuple[int, Chunk]]:
+        """(row id, chunk) in row order, without the lexical tokens a searcher does not need."""
+        rows = self._db.execute(
+            'SELECT rowid, id, document_id, ordinal, section, start, "end", text, header, tokens '
+            "FROM chunks ORDER BY rowid"
+        )
+        return [(row[0], Chunk(id=row[1], document_id=row[2], ordinal=row[3], section=row[4], start=row[5],
+                               end=row[6], text=row[7], header=row[8], tokens=row[9])) for row in rows]
+
+    def iter_lex_tokens(self) -> Iterator[list[str]]:
+        """Every chunk's lexical tokens in row order, one at a time: all a lexical index build reads."""
+        for (raw,) in self._db.execute("SELECT lex_tokens FROM chunks ORDER BY rowid"):
+            yield json.loads(raw)
+
     def documents(self) -> list[StoredDocument]:
         rows = self._db.execute("SELECT id, source, content_hash, meta, ingested_at FROM documents ORDER BY source")
         return [StoredDocument(r[0], r[1], r[2], _meta_from_json(r[3]), r[4]) for r in rows]
+
+    def document_view(self, document_id: str) -> DocumentView | None:
+        """A document with its text, sections and chunk spans, all read from one committed state.
+
+        Reading them in separate statements could pair one version's text with another's offsets while the
+        document is being replaced.
+        """
+        reader = self._reader()
+        reader.execute("BEGIN")
+        try:
+            row = reader.execute("SELECT id, source, content_hash, meta, ingested_at, text, sections FROM documents "
+                                 "WHERE id = ?", (document_id,)).fetchone()
+            if row is None:
+                return None
+            chunks = reader.execute('SELECT id, section, start, "end" FROM chunks WHERE document_id = ? '
+                                    "ORDER BY ordinal", (document_id,)).fetchall()
+        finally:
+            reader.execute("COMMIT")
+        document = StoredDocument(row[0], row[1], row[2], _meta_from_json(row[3]), row[4])
+        return DocumentView(document, row[5], [Section(**x) for x in json.loads(row[6])],
+                            [ChunkSpan(*c) for c in chunks])
 
     def document_text(self, document_id: str) -> str | None:
         row = self._db.execute("SELECT text FROM documents WHERE id = ?", (document_id,)).fetchone()

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
-import signal
+import os
+import queue
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from index.collection import BuildSettings, Collection
+from index.dense import DenseRetriever, Embedder, VectorIndex, load_embedder
 from index.errors import IndexMismatch
+from index.lexical import LexicalIndex
 from index.search import SearchFilters
 from tests.conftest import DOCUMENTS, REPO_ROOT
 
@@ -53,6 +61,34 @@ def test_a_rejected_file_does_not_stop_the_batch(tmp_path: Path) -> None:
     assert {r["source"] for r in report.rejected} == {"empty.txt", "bad.exe"}
     assert report.added == [SEEDS[1].name]
     assert collection.store.counts()[0] == 2  # nothing already indexed was lost
+
+
+def _store_rows(collection: Collection) -> list[tuple[object, ...]]:
+    with closing(sqlite3.connect(collection.store.path)) as db:
+        return db.execute('SELECT rowid, id, document_id, start, "end", text, header, lex_tokens FROM chunks '
+                          "ORDER BY rowid").fetchall()
+
+
+def test_a_batch_spread_over_processes_stores_what_one_process_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing and tokenising are pure per file: worker processes change the speed, never the store."""
+    import index.collection
+    import index.textnorm
+
+    batch = [("empty.txt", b""), *_files(SEEDS), ("bad.exe", b"MZ")]
+    serial = Collection.open(tmp_path / "serial")
+    serial_report = serial.ingest(batch)
+    monkeypatch.setattr(index.collection, "PARALLEL_PARSE_MIN_BYTES", 1)
+    monkeypatch.setattr(index.textnorm, "PARALLEL_MIN_CHUNKS", 1)
+    monkeypatch.setattr(index.collection, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(index.textnorm, "usable_cpus", lambda: 2)
+    spread = Collection.open(tmp_path / "spread")
+    spread_report = spread.ingest(batch)
+    assert spread_report.rejected == serial_report.rejected and len(spread_report.rejected) == 2
+    assert spread_report.added == serial_report.added == [p.name for p in SEEDS]
+    assert spread_report.documents == serial_report.documents
+    assert _store_rows(spread) == _store_rows(serial)
 
 
 @pytest.fixture(scope="module")
@@ -111,61 +147,276 @@ def test_manifest_describes_the_index(seeded: Collection) -> None:
     assert {"bm25s", "numpy", "python"} <= set(manifest["versions"])
 
 
-_INGEST = """
-import sys
+# -- crash safety --------------------------------------------------------------------
+
+ORPHANS_AND_DUPLICATES = {
+    "chunks without a document": "SELECT COUNT(*) FROM chunks WHERE document_id NOT IN (SELECT id FROM documents)",
+    "documents without a chunk": "SELECT COUNT(*) FROM documents WHERE id NOT IN (SELECT document_id FROM chunks)",
+    "indicators without a document":
+        "SELECT COUNT(*) FROM indicators WHERE document_id NOT IN (SELECT id FROM documents)",
+    "vectors without a chunk": "SELECT COUNT(*) FROM vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)",
+    "duplicate chunk ids": "SELECT COUNT(*) - COUNT(DISTINCT id) FROM chunks",
+    "duplicate document ids": "SELECT COUNT(*) - COUNT(DISTINCT id) FROM documents",
+    "duplicate document sources": "SELECT COUNT(*) - COUNT(DISTINCT source) FROM documents",
+    "documents with missing or repeated chunk ordinals":
+        "SELECT COUNT(*) FROM (SELECT document_id FROM chunks GROUP BY document_id "
+        "HAVING MIN(ordinal) != 0 OR MAX(ordinal) != COUNT(*) - 1 OR COUNT(DISTINCT ordinal) != COUNT(*))",
+}
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """What a consistent index folder holds, as read straight from its store."""
+
+    documents: dict[str, str]  # source -> content hash
+    chunk_ids: tuple[str, ...]  # in row order: the order of BM25 rows and FAISS ids
+    rowids: tuple[int, ...]
+    generation: int
+
+
+def assert_consistent(directory: Path, embedder: Embedder | None = None,
+                      expected_chunks: dict[str, int] | None = None) -> IndexState:
+    """Open an index folder as a server would, then check that store, manifest, BM25 and FAISS agree.
+
+    Every chunk belongs to a stored document and none is duplicated or missing (``expected_chunks``
+    gives each source's chunk count when known); the live manifest, the BM25 rows, the FAISS ids and
+    the vectors table all describe exactly the stored chunks; the served snapshot is that same state.
+    """
+    collection = Collection.open(directory, embedder=embedder)  # repairs what a crash left, as at start-up
+    try:
+        state = _check_store(directory / "store.sqlite", embedder, expected_chunks)
+        _check_generation_folder(directory, state, embedder)
+        _check_served(collection, state, embedder)
+    finally:
+        collection.store.close()
+    return state
+
+
+def _check_store(path: Path, embedder: Embedder | None, expected_chunks: dict[str, int] | None) -> IndexState:
+    with closing(sqlite3.connect(path)) as db:
+        for problem, query in ORPHANS_AND_DUPLICATES.items():
+            assert db.execute(query).fetchone()[0] == 0, problem
+        documents = dict(db.execute("SELECT source, content_hash FROM documents").fetchall())
+        per_source = dict(db.execute("SELECT d.source, COUNT(*) FROM chunks c JOIN documents d "
+                                     "ON d.id = c.document_id GROUP BY d.source").fetchall())
+        if expected_chunks is not None:
+            assert per_source == {s: expected_chunks[s] for s in documents}, "a document is half-written"
+        texts = dict(db.execute("SELECT id, text FROM documents").fetchall())
+        rows = db.execute('SELECT rowid, id, document_id, start, "end", text FROM chunks ORDER BY rowid').fetchall()
+        assert all(texts[doc][start:end] == text for _, _, doc, start, end, text in rows)
+        if embedder is not None:
+            info = embedder.info
+            vectors = db.execute("SELECT chunk_id, length(vector) FROM vectors WHERE model = ?",
+                                 (info.model,)).fetchall()
+            assert sorted(cid for cid, _ in vectors) == sorted(r[1] for r in rows), "not one vector per chunk"
+            assert {size for _, size in vectors} <= {4 * info.dimension}
+        generation = int(db.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()[0])
+    return IndexState(documents, tuple(r[1] for r in rows), tuple(r[0] for r in rows), generation)
+
+
+def _check_generation_folder(directory: Path, state: IndexState, embedder: Embedder | None) -> None:
+    live = directory / (directory / "CURRENT").read_text().strip()
+    manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["documents"], manifest["chunks"], manifest["store_generation"]) == (
+        len(state.documents), len(state.chunk_ids), state.generation)
+    assert LexicalIndex.load(live / "lexical").size == len(state.chunk_ids)
+    if embedder is not None:
+        import faiss
+
+        assert manifest["dense"]["model"] == embedder.info.model
+        vectors = VectorIndex.load(live / "dense")
+        assert vectors.size == len(state.chunk_ids)
+        assert tuple(int(i) for i in faiss.vector_to_array(vectors.index.id_map)) == state.rowids
+
+
+def _check_served(collection: Collection, state: IndexState, embedder: Embedder | None) -> None:
+    searcher = collection.searcher()
+    assert tuple(c.id for c in searcher.chunks) == state.chunk_ids
+    assert {d.source: d.content_hash for d in searcher.documents} == state.documents
+    assert searcher.lexical.size == len(state.chunk_ids)
+    if embedder is not None:
+        assert isinstance(searcher.dense, DenseRetriever) and searcher.dense.vectors.size == len(state.chunk_ids)
+        assert tuple(int(r) for r in searcher.dense.rowids) == state.rowids
+    if state.documents:
+        assert searcher.search("kinh tế xã hội", k=5)
+        if embedder is not None:
+            assert searcher.search("kinh tế xã hội", k=5, mode="dense")
+
+
+# Importing sentence-transformers costs seconds, so one process loads the model once and forks a fresh
+# ingesting process per kill; it forks before any inference, so no torch thread pool is inherited.
+_ZYGOTE = """
+import os, signal, sys, traceback
 from pathlib import Path
 from index.collection import Collection
-collection = Collection.open(Path(sys.argv[1]))
-print("ready", flush=True)
-collection.ingest_paths(sorted(Path(sys.argv[2]).glob("*.txt")))
-print("done", flush=True)
+from index.dense import load_embedder
+embedder, status = load_embedder(sys.argv[1])
+assert embedder is not None, status
+print("loaded", flush=True)
+child = 0
+for line in sys.stdin:
+    command, *args = line.rstrip("\\n").split("\\t")
+    if command == "ingest":
+        child = os.fork()
+        if child == 0:
+            try:
+                collection = Collection.open(Path(args[0]), embedder=embedder)
+                print("ready", flush=True)
+                collection.ingest_paths(sorted(Path(args[1]).glob("*.txt")))
+                print("done", flush=True)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(0)  # never return into this loop
+    elif command == "kill":
+        os.kill(child, signal.SIGKILL)  # an exited child stays a zombie until reaped: its pid is still ours
+        os.waitpid(child, 0)
+        print("killed", flush=True)
 """
+BATCH_COPIES = 4  # 4 x 5 shortened seeds: 20 documents, ~650 chunks, each one encoded
+BATCH_CHARS = 2500
 
 
-def _consistent(directory: Path) -> tuple[int, int]:
-    """Reopen after a crash: store, lexical index and manifest agree, and search works."""
-    collection = Collection.open(directory)
-    docs, chunks = collection.store.counts()
-    searcher = collection.searcher()
-    assert len(searcher.chunks) == chunks == searcher.lexical.size
-    assert len(searcher.documents) == docs
-    assert {c.document_id for c in searcher.chunks} <= {d.id for d in searcher.documents}
-    manifest = collection.manifest()
-    assert manifest is not None and manifest["store_generation"] == collection.store.generation
-    for chunk in searcher.chunks[:: max(1, chunks // 50)]:
-        text = collection.store.document_text(chunk.document_id)
-        assert text is not None and text[chunk.start:chunk.end] == chunk.text
-    if docs:
-        assert searcher.search("kinh tế xã hội", k=5)
-    collection.store.close()
-    return docs, chunks
+def _shortened(seed: Path) -> bytes:
+    """A seed's first paragraphs: real text with its heading, small enough to encode 20 copies quickly."""
+    text = seed.read_text(encoding="utf-8")
+    return text[: text.index("\n", BATCH_CHARS)].encode("utf-8")
 
 
-@pytest.mark.parametrize("delay", [0.5, 2.0, 4.0])
-def test_killed_ingest_leaves_a_usable_index(tmp_path: Path, delay: float) -> None:
-    batch = tmp_path / "batch"
-    batch.mkdir()
-    for copy in range(8):  # 40 documents: long enough to be killed in the middle
+def _base_files() -> list[tuple[str, bytes]]:
+    return [(f"base-{seed.name}", _shortened(seed)) for seed in SEEDS[:2]]
+
+
+@pytest.fixture(scope="module")
+def embedder(tiny_model_dir: Path) -> Embedder:
+    loaded, status = load_embedder(str(tiny_model_dir))
+    assert loaded is not None, status
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def crash_batch(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, dict[str, int]]:
+    """The batch a subprocess ingests, and each file's chunk count when parsed whole."""
+    batch = tmp_path_factory.mktemp("batch")
+    for copy in range(BATCH_COPIES):
         for seed in SEEDS:
-            (batch / f"{copy:02d}-{seed.name}").write_bytes(seed.read_bytes())
+            (batch / f"{copy:02d}-{seed.name}").write_bytes(_shortened(seed))
+    parser = Collection(tmp_path_factory.mktemp("parser"), embedder=embedder)
+    files = [*_base_files(), *_files(sorted(batch.iterdir()))]
+    expected = {name: len(parser.parse(data, name).chunks) for name, data in files}
+    parser.store.close()
+    return batch, expected
+
+
+class Ingester:
+    """Drives the forking process: start an ingest, then SIGKILL it."""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", _ZYGOTE, str(model_dir)], cwd=REPO_ROOT, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.expect("loaded", timeout=120)
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+
+    def send(self, *fields: object) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("\t".join(map(str, fields)) + "\n")
+        self.proc.stdin.flush()
+
+    def expect(self, wanted: str, timeout: float = 60.0) -> list[str]:
+        seen = []
+        while (line := self.lines.get(timeout=timeout)) != wanted:
+            seen.append(line)
+        return seen
+
+    def finished(self) -> bool:
+        return "done" in list(self.lines.queue)
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def ingester(tiny_model_dir: Path) -> Iterator[Ingester]:
+    forking = Ingester(tiny_model_dir)
+    yield forking
+    forking.close()
+
+
+Trigger = Callable[[Path, set[str]], bool]
+
+
+def _grown(name: str) -> Trigger:
+    return lambda directory, _: (directory / name).exists() and (directory / name).stat().st_size > 0
+
+
+def _appeared(pattern: str) -> Trigger:
+    return lambda directory, before: bool({p.name for p in directory.glob(pattern)} - before)
+
+
+KILL_POINTS: dict[str, Trigger] = {
+    "parsing and encoding": lambda _, __: True,  # as soon as the subprocess has opened the index
+    "committing to the store": _grown("store.sqlite-wal"),  # WAL frames are written at commit
+    "building the next generation": _appeared("staging-*.tmp"),
+    "switching CURRENT": _appeared("gen-*"),
+}
+
+
+def _kill_when(ingester: Ingester, directory: Path, trigger: Trigger, timeout: float = 60.0) -> bool:
+    """SIGKILL the ingest once ``trigger`` fires; False when it had already finished (a kill too late)."""
+    before = {p.name for p in directory.iterdir()}
+    deadline = time.monotonic() + timeout
+    while not trigger(directory, before) and not ingester.finished() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    ingester.send("kill")
+    return "done" not in ingester.expect("killed")
+
+
+@pytest.mark.parametrize("kill_point", list(KILL_POINTS))
+def test_killed_ingest_leaves_a_consistent_index(tmp_path: Path, ingester: Ingester, embedder: Embedder,
+                                                 crash_batch: tuple[Path, dict[str, int]], kill_point: str) -> None:
+    """SIGKILL a subprocess ingesting 20 documents with a dense index, then restart: the old state or the new."""
+    batch, expected = crash_batch
     directory = tmp_path / "idx"
-    base = Collection.open(directory)
-    base.ingest(_files(SEEDS[:2]))
+    base = Collection.open(directory, embedder=embedder)
+    base.ingest(_base_files())
     base.store.close()
+    before = assert_consistent(directory, embedder, expected)
+    answer_before = _answer(directory, embedder)
 
-    proc = subprocess.Popen([sys.executable, "-c", _INGEST, str(directory), str(batch)], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-    time.sleep(delay)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    ingester.send("ingest", directory, batch)
+    ingester.expect("ready")
+    _kill_when(ingester, directory, KILL_POINTS[kill_point])
 
-    docs, _ = _consistent(directory)
-    assert docs in (2, 42), f"a crash left {docs} documents: neither the old state nor the new"
-    rerun = Collection.open(directory)
-    rerun.ingest_paths(sorted(batch.glob("*.txt")))
+    after = assert_consistent(directory, embedder, expected)
+    new_sources = set(before.documents) | {p.name for p in batch.iterdir()}
+    assert set(after.documents) in (set(before.documents), new_sources), "neither the old state nor the new"
+    if after.documents == before.documents:  # the old state, intact: same rows, same answers
+        assert after.chunk_ids == before.chunk_ids and _answer(directory, embedder) == answer_before
+
+    rerun = Collection.open(directory, embedder=embedder)
+    report = rerun.ingest_paths(sorted(batch.iterdir()))
     rerun.store.close()
-    assert _consistent(directory)[0] == 42
+    assert set(report.added) | set(report.unchanged) == {p.name for p in batch.iterdir()}
+    final = assert_consistent(directory, embedder, expected)
+    assert set(final.documents) == new_sources
+    assert final.chunk_ids[: len(before.chunk_ids)] == before.chunk_ids  # the first two documents were not rewritten
+    assert not list(directory.glob("staging-*"))
+
+
+def _answer(directory: Path, embedder: Embedder) -> list[tuple[str, float]]:
+    collection = Collection.open(directory, embedder=embedder)
+    hits = collection.searcher().search("chỉ tiêu kinh tế xã hội năm 2023", k=5)
+    collection.store.close()
+    return [(h.chunk.id, round(h.score, 5)) for h in hits]
 
 
 def test_health_of_manifest_json_is_readable(seeded: Collection) -> None:
