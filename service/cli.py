@@ -105,6 +105,33 @@ def cmd_index_remove(args: argparse.Namespace) -> int:
     return 0 if removed else 1
 
 
+def cmd_index_snapshot(args: argparse.Namespace) -> int:
+    """A consistent copy of an index folder, safe to take while a server is writing to it."""
+    from index.snapshot import snapshot
+
+    info = snapshot(Path(args.index), Path(args.dest))
+    summary = {"snapshot": str(args.dest), "documents": info.documents, "chunks": info.chunks,
+               "store_generation": info.store_generation, "files": len(info.files),
+               "bytes": sum(f.size for f in info.files)}
+    _print_json(summary) if args.json else print(
+        f"snapshot {args.dest}: {info.documents} documents, {info.chunks} chunks, store generation "
+        f"{info.store_generation}, {len(info.files)} files checksummed in SNAPSHOT.json")
+    return 0
+
+
+def cmd_index_restore(args: argparse.Namespace) -> int:
+    """Verify a snapshot's checksums, then put it in place as an index folder the configured model can open."""
+    from index.snapshot import restore
+
+    info = restore(Path(args.snapshot), Path(args.index), force=args.force, open_index=_open)
+    summary = {"restored": str(args.index), "from": str(args.snapshot), "documents": info.documents,
+               "chunks": info.chunks, "store_generation": info.store_generation}
+    _print_json(summary) if args.json else print(
+        f"index {args.index}: restored from {args.snapshot} ({info.documents} documents, {info.chunks} chunks, "
+        f"taken {info.created_at}), every checksum verified")
+    return 0
+
+
 def _filters(pairs: Sequence[str]) -> dict[str, str]:
     filters = {}
     for pair in pairs:
@@ -154,9 +181,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     os.environ["TRACUU_INDEX_DIR"] = str(args.index)
     get_settings.cache_clear()
-    from service.app import create_app
-
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    # Worker processes import the app factory by name; each opens the index folder read-only in its lifespan.
+    uvicorn.run("service.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level=args.log_level)
     return 0
 
 
@@ -185,6 +212,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("document_ids", nargs="+")
     r.add_argument("--index", default=str(get_settings().index_dir))
     r.set_defaults(func=cmd_index_remove)
+    snap = index.add_parser("snapshot", help="copy an index folder consistently, even while it is served")
+    snap.add_argument("dest", help="an absent or empty folder")
+    snap.add_argument("--index", default=str(get_settings().index_dir))
+    snap.add_argument("--json", action="store_true")
+    snap.set_defaults(func=cmd_index_snapshot)
+    rest = index.add_parser("restore", help="verify a snapshot's checksums and make it the index folder")
+    rest.add_argument("snapshot", help="a folder written by 'tracuu index snapshot'")
+    rest.add_argument("--index", default=str(get_settings().index_dir))
+    rest.add_argument("--force", action="store_true", help="replace an existing, non-empty index folder")
+    rest.add_argument("--json", action="store_true")
+    rest.set_defaults(func=cmd_index_restore)
 
     s = sub.add_parser("search", help="query an index without a server")
     s.add_argument("query")
@@ -199,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--index", default=str(get_settings().index_dir))
     v.add_argument("--host", default="127.0.0.1")
     v.add_argument("--port", type=int, default=8000)
+    v.add_argument("--workers", type=int, default=1,
+                   help="server processes; each holds its own copy of the index in memory")
+    v.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     v.set_defaults(func=cmd_serve)
 
     m = sub.add_parser("model", help="manage the embedding model").add_subparsers(dest="action", required=True)

@@ -82,17 +82,14 @@ def list_documents(
 @router.get("/documents/{document_id}")
 def get_document(document_id: str, collection: CollectionDep) -> dict[str, Any]:
     """Một văn bản: siêu dữ liệu, toàn văn đã làm sạch, các mục và các đoạn."""
-    searcher = collection.searcher()
-    doc = next((d for d in searcher.documents if d.id == document_id), None)
-    text = collection.store.document_text(document_id) if doc else None
-    if doc is None or text is None:
+    view = collection.store.document_view(document_id)  # text, sections and chunk offsets of one version
+    if view is None:
         raise NotFound(f"no document with id {document_id!r}")
     return {
-        "document": meta_out(doc),
-        "text": text,
-        "sections": [asdict(s) for s in collection.store.document_sections(document_id)],
-        "chunks": [{"id": c.id, "section": c.section, "start": c.start, "end": c.end}
-                   for c in searcher.chunks if c.document_id == document_id],
+        "document": meta_out(view.document),
+        "text": view.text,
+        "sections": [asdict(s) for s in view.sections],
+        "chunks": [asdict(c) for c in view.chunks],
     }
 
 
