@@ -6,8 +6,9 @@ INDEX_DIR ?= var/index
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test lint index eval bench clean chromium audit
+.PHONY: run test lint index eval bench bench-quick clean chromium audit lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,17 +36,34 @@ chromium:
 	  else echo "chromium missing: run 'sudo apt-get install chromium' for the browser tests"; fi; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check corpus index service eval tests
+	$(BIN)/ruff check corpus index service eval bench tests
 	$(BIN)/mypy
 
 test: $(STAMP) chromium lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-# Known vulnerabilities in the installed packages. Not part of `test`: it asks PyPI's
-# JSON API about every package, so it needs the network. --strict fails when a package
-# cannot be looked up, rather than reporting "no known vulnerabilities" for it.
+# Known vulnerabilities in the locked versions (requirements.lock, written by `make lock`). Not part of
+# `test`: pip-audit asks PyPI's per-version JSON API (or OSV) about every package, which needs the network;
+# --strict fails when a package cannot be looked up rather than reporting it clean.
 audit: $(STAMP)
-	$(BIN)/pip-audit --skip-editable --progress-spinner off --strict
+	$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --strict --progress-spinner off
+
+lock: $(BENCH_STAMP)
+	{ echo "# Every package the test and bench environments install, exact versions (make lock regenerates it)."; \
+	  echo "# make audit checks these versions for known vulnerabilities with pip-audit."; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^-e'; } > requirements.lock
+
+# Benchmarks (not tests): results in bench/results/{full,quick}.{json,md}. txtai, the tool compared against,
+# is only installed here.
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install -q -e '.[test,bench]' torch==2.13.0
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run --quick
 
 eval: $(STAMP)
 	$(BIN)/tracuu eval --dataset dev-distractors

@@ -1,0 +1,145 @@
+"""`make bench`: every benchmark in one run, results in bench/results/{quick,full}.json and .md.
+
+Sections run one after another in one process (servers in their own), so the
+ratios against other tools are measured side by side on the same machine
+state. A section that fails is recorded with its error and the run goes on;
+the exit status is then non-zero.
+
+    python -m bench.run            # full: 182 documents and the generated 100,000-chunk collection (< 20 min)
+    python -m bench.run --quick    # the seeds only, short loops (< 2 min)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench import breakdown, collections, serving, soak
+from bench.serving import Target, dev_questions
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SOAK_SECONDS = {True: 10.0, False: 60.0}
+
+
+def _machine() -> dict[str, Any]:
+    import os
+
+    return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+            "load_average_at_start": list(os.getloadavg())}
+
+
+def _section(results: dict[str, Any], name: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    started = time.perf_counter()
+    print(f"[bench] {name} …", flush=True)
+    try:
+        value = work()
+    except Exception as exc:  # recorded, reported, and the exit status says so
+        results["sections"][name] = {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()}
+        print(f"[bench] {name} FAILED: {exc}", flush=True)
+        return None
+    value["seconds"] = round(time.perf_counter() - started, 1)
+    results["sections"][name] = value
+    print(f"[bench] {name} done in {value['seconds']} s", flush=True)
+    return value
+
+
+def _targets(quick: bool, results: dict[str, Any]) -> list[Target]:
+    """The served collections: seeds (quick) or the 182 documents, each lexical and with the tiny encoder,
+    and (full) the 100,000-chunk collection, with one and with two worker processes."""
+    model = collections.tiny_model()
+    if quick:
+        seeds = sorted(collections.SEEDS.glob("*.txt"))
+        return [Target("seeds", collections.ensure_index("seeds", seeds)),
+                Target("seeds+tiny encoder", collections.ensure_index("seeds-tiny", seeds, model), model)]
+    files = collections.small_corpus()
+    targets = [Target(f"{len(files)} documents", collections.ensure_index("small", files)),
+               Target(f"{len(files)} documents+tiny encoder", collections.ensure_index("small-tiny", files, model),
+                      model)]
+    big = results["sections"].get("ingest", {}).get("index_100k")
+    if big:
+        targets += [Target("100k chunks", Path(big)), Target("100k chunks", Path(big), workers=2)]
+    return targets
+
+
+def run_all(quick: bool, only: Sequence[str] | None = None) -> dict[str, Any]:
+    results: dict[str, Any] = {"quick": quick, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                               "machine": _machine(), "sections": {}}
+    wanted = set(only or ("ingest", "serving", "breakdown", "vectors", "competitors", "soak"))
+    started = time.perf_counter()
+
+    if "ingest" in wanted:
+        from bench import ingest
+
+        _section(results, "ingest", lambda: ingest.run(quick))  # full mode also builds the 100k-chunk index
+    targets = _targets(quick, results) if wanted & {"serving", "breakdown", "soak"} else []
+    questions = dev_questions()
+    if "serving" in wanted:
+        _section(results, "serving", lambda: serving.run(quick, targets))
+    if "breakdown" in wanted:
+        picked = {(t.name, t.index, t.model): None for t in targets if t.workers == 1}
+        _section(results, "breakdown", lambda: breakdown.run(list(picked), questions, quick))
+    if "vectors" in wanted:
+        from bench import vectors
+
+        _section(results, "vectors", lambda: vectors.run(quick))
+    if "competitors" in wanted:
+        from bench import competitors
+
+        _section(results, "competitors", lambda: competitors.run(quick))
+    if "soak" in wanted:
+        hybrid = next(t for t in targets if t.model is not None)
+        _section(results, "soak", lambda: {**soak.soak(hybrid.index, SOAK_SECONDS[quick], hybrid.model),
+                                           "collection": hybrid.name})
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def render(results: dict[str, Any]) -> str:
+    from bench import summary
+
+    parts = [f"# tracuu benchmarks ({'quick' if results['quick'] else 'full'})", "",
+             f"Run {results['started']} on {results['machine']['cpus']} CPUs, Python {results['machine']['python']}; "
+             f"load average at start {results['machine']['load_average_at_start'][0]:.2f}; "
+             f"total {results['total_seconds']:.0f} s.", "", summary.render(results)]
+    renderers = {"ingest": "bench.ingest", "serving": "bench.serving", "breakdown": "bench.breakdown",
+                 "vectors": "bench.vectors", "competitors": "bench.competitors", "soak": "bench.soak"}
+    import importlib
+
+    for name, section in results["sections"].items():
+        if "error" in section:
+            parts.append(f"## {name}: FAILED\n\n```\n{section['error']}\n```\n")
+            continue
+        parts.append(importlib.import_module(renderers[name]).render(section))
+    return "\n".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="seeds only, short loops (< 2 min)")
+    parser.add_argument("--only", nargs="*", help="run these sections only (ingest serving breakdown vectors "
+                                                  "competitors soak)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    results = run_all(args.quick, args.only)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = "quick" if args.quick else "full"
+    if args.only:
+        stem += "-" + "-".join(args.only)
+    (args.out / f"{stem}.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    text = render(results)
+    (args.out / f"{stem}.md").write_text(text, encoding="utf-8")
+    print(text)
+    failed = [name for name, section in results["sections"].items() if "error" in section]
+    if failed:
+        print(f"[bench] failed sections: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

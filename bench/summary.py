@@ -1,0 +1,106 @@
+"""The summary at the top of a benchmark report: each target of the performance issue, met or not, as measured
+in this run; and each tracuu figure as a ratio to txtai and to the plain bm25s + splitter pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Retrieval quality recorded in eval/reports/dev-distractors.md (lexical): a benchmark run must not fall below it.
+REFERENCE_QUALITY = {"hit@1": 0.921, "hit@5": 0.982, "mrr@10": 0.943}
+
+
+def _collection(results: dict[str, Any], name_part: str, workers: int) -> dict[str, Any] | None:
+    serving = results["sections"].get("serving", {})
+    return next((c for c in serving.get("collections", []) if name_part in c["name"] and c["workers"] == workers),
+                None)
+
+
+def _level(collection: dict[str, Any] | None, endpoint: str, concurrency: int) -> dict[str, Any] | None:
+    if collection is None:
+        return None
+    return next((lv for lv in collection["loads"].get(endpoint, []) if lv["concurrency"] == concurrency), None)
+
+
+def _row(target: str, measured: str, met: bool | None) -> str:
+    verdict = "—" if met is None else ("met" if met else "**not met**")
+    return f"| {target} | {measured} | {verdict} |"
+
+
+def _search_rows(results: dict[str, Any]) -> list[str]:
+    one, two = _collection(results, "100k", 1), _collection(results, "100k", 2)
+    rows = []
+    c1 = _level(one, "search_lexical", 1)
+    rows.append(_row("lexical /search p95 ≤ 25 ms at concurrency 1, 100k chunks",
+                     f"{c1['p95_ms']:.1f} ms (p50 {c1['p50_ms']:.1f})" if c1 else "not measured",
+                     c1["p95_ms"] <= 25 if c1 else None))
+    levels = [(w, lv) for w, lv in ((1, _level(one, "search_lexical", 8)), (2, _level(two, "search_lexical", 8))) if lv]
+    measured = ", ".join(f"{lv['rps']:.0f} req/s with {w} worker{'s' if w > 1 else ''}" for w, lv in levels)
+    best = max((lv["rps"] for _, lv in levels), default=None)
+    rows.append(_row("lexical /search ≥ 150 req/s at concurrency 8, 100k chunks", measured or "not measured",
+                     best >= 150 if best is not None else None))
+    return rows
+
+
+def _vector_row(results: dict[str, Any]) -> str:
+    vectors = results["sections"].get("vectors", {})
+    target = vectors.get("target")
+    if not target:
+        return _row("1M vectors: recall@10 ≥ 0.95, p50 ≤ 5 ms, < 1 GB", "not measured", None)
+    row = next((r for s in vectors["sizes"] if s["size"] == target["size"] for r in s["rows"] if r["default"]), None)
+    measured = (f"{target['size']:,} vectors, {target['kind']}: recall@10 {row['recall_at_10']:.3f}, "
+                f"p50 {row['latency']['p50_ms']:.2f} ms, {row['index_mb']:.0f} MB") if row else target["kind"]
+    return _row(f"{target['size']:,} vectors: recall@10 ≥ 0.95 at p50 ≤ 5 ms, < 1 GB", measured, target["met"])
+
+
+def _ingest_row(results: dict[str, Any]) -> str:
+    ingest = results["sections"].get("ingest", {})
+    ends = [(item["name"], item["end_to_end"]) for item in ingest.get("sets", []) if "end_to_end" in item]
+    measured = "; ".join(f"{name}: {end['chunks_per_s']:,.0f} chunks/s" for name, end in ends)
+    worst = min((end["chunks_per_s"] for _, end in ends), default=None)
+    return _row("ingestion ≥ 200 chunks/s end to end, excluding the encoder", measured or "not measured",
+                worst >= 200 if worst is not None else None)
+
+
+def _quality_row(results: dict[str, Any]) -> str:
+    competitors = results["sections"].get("competitors", {})
+    suite = next((s for s in competitors.get("suites", []) if s.get("suite") == "dev-distractors"), None)
+    ours = next((r for r in (suite or {}).get("systems", []) if r.get("system") == "tracuu lexical"), None)
+    if ours is None or "quality" not in ours:
+        return _row("quality not traded away (dev-distractors, lexical)", "not measured", None)
+    q = ours["quality"]
+    measured = ", ".join(f"{k} {q[k]:.3f} (report {v:.3f})" for k, v in REFERENCE_QUALITY.items())
+    return _row("quality not traded away (dev-distractors, lexical)", measured,
+                all(q[k] >= v - 1e-9 for k, v in REFERENCE_QUALITY.items()))
+
+
+def _soak_row(results: dict[str, Any]) -> str:
+    soak = results["sections"].get("soak")
+    if not soak or "errors" not in soak:
+        return _row("soak: zero errors, flat memory", "not measured", None)
+    requests = soak["n"] + soak["errors"]
+    measured = (f"{soak['wall_s']:.0f} s at concurrency {soak['concurrency']}, {requests:,} requests, "
+                f"{soak['errors']} errors, RSS {soak.get('rss_mb_after_warmup', 0):.0f} → "
+                f"{soak.get('rss_mb_end', 0):.0f} MB")
+    return _row("soak: zero errors, flat memory after warm-up", measured, soak["errors"] == 0 and soak["memory_flat"])
+
+
+def _ratio_table(results: dict[str, Any]) -> list[str]:
+    competitors = results["sections"].get("competitors", {})
+    lines = ["", "### tracuu ÷ the alternatives (same run, same questions; latency < 1× is faster)", "",
+             "| suite | ours | theirs | build chunks/s | p50 | p95 | hit@1 | MRR@10 |",
+             "|---|---|---|---|---|---|---|---|"]
+    for suite in competitors.get("suites", []):
+        for ours, against in suite.get("ratios", {}).items():
+            for theirs, r in against.items():
+                cells = [r.get("chunks_per_s"), r.get("p50_ms"), r.get("p95_ms"), r.get("hit@1"), r.get("mrr@10")]
+                lines.append(f"| {suite['suite']} | {ours} | {theirs} | " +
+                             " | ".join("—" if c is None else f"{c:.2f}×" for c in cells) + " |")
+    return lines if len(lines) > 5 else []
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = ["## Summary against the targets", "", "| target | measured in this run | |", "|---|---|---|"]
+    lines += _search_rows(results)
+    lines += [_vector_row(results), _ingest_row(results), _quality_row(results), _soak_row(results)]
+    lines += _ratio_table(results)
+    return "\n".join(lines) + "\n"
