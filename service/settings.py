@@ -16,9 +16,9 @@ class Settings(BaseSettings):
 
     index_dir: Path = Path("var/index")
     embed_model: str | None = None  # a sentence-transformers name or a local folder
-    # Torch (and FAISS) threads for encoding queries and searching vectors. Requests already run in parallel threads, and torch's default (one per
-    # core) oversubscribes the CPU under load: the tiny test encoder took 44 ms per query with 2 threads on a busy
-    # 2-core machine, 6.5 ms with 1.
+    # Torch (and FAISS) threads for encoding queries and searching vectors. Requests already run in parallel
+    # threads, and torch's default (one per core) oversubscribes the CPU under load: the tiny test encoder took
+    # 44 ms per query with 2 threads on a busy 2-core machine, 6.5 ms with 1.
     encode_threads: int = Field(1, ge=1, le=64)
     api_key: str | None = None
     cors_origins: list[str] = []  # browser origins allowed to call the API, as JSON: '["https://tracuu.example.vn"]'
