@@ -21,6 +21,9 @@ def _level(collection: dict[str, Any] | None, endpoint: str, concurrency: int) -
     return next((lv for lv in collection["loads"].get(endpoint, []) if lv["concurrency"] == concurrency), None)
 
 
+NOT_MEASURED = "not measured (the full run measures it)"
+
+
 def _row(target: str, measured: str, met: bool | None) -> str:
     verdict = "—" if met is None else ("met" if met else "**not met**")
     return f"| {target} | {measured} | {verdict} |"
@@ -31,12 +34,12 @@ def _search_rows(results: dict[str, Any]) -> list[str]:
     rows = []
     c1 = _level(one, "search_lexical", 1)
     rows.append(_row("lexical /search p95 ≤ 25 ms at concurrency 1, 100k chunks",
-                     f"{c1['p95_ms']:.1f} ms (p50 {c1['p50_ms']:.1f})" if c1 else "not measured",
+                     f"{c1['p95_ms']:.1f} ms (p50 {c1['p50_ms']:.1f})" if c1 else NOT_MEASURED,
                      c1["p95_ms"] <= 25 if c1 else None))
     levels = [(w, lv) for w, lv in ((1, _level(one, "search_lexical", 8)), (2, _level(two, "search_lexical", 8))) if lv]
     measured = ", ".join(f"{lv['rps']:.0f} req/s with {w} worker{'s' if w > 1 else ''}" for w, lv in levels)
     best = max((lv["rps"] for _, lv in levels), default=None)
-    rows.append(_row("lexical /search ≥ 150 req/s at concurrency 8, 100k chunks", measured or "not measured",
+    rows.append(_row("lexical /search ≥ 150 req/s at concurrency 8, 100k chunks", measured or NOT_MEASURED,
                      best >= 150 if best is not None else None))
     return rows
 
@@ -45,7 +48,7 @@ def _vector_row(results: dict[str, Any]) -> str:
     vectors = results["sections"].get("vectors", {})
     target = vectors.get("target")
     if not target:
-        return _row("1M vectors: recall@10 ≥ 0.95, p50 ≤ 5 ms, < 1 GB", "not measured", None)
+        return _row("1M vectors: recall@10 ≥ 0.95, p50 ≤ 5 ms, < 1 GB", NOT_MEASURED, None)
     row = next((r for s in vectors["sizes"] if s["size"] == target["size"] for r in s["rows"] if r["default"]), None)
     measured = (f"{target['size']:,} vectors, {target['kind']}: recall@10 {row['recall_at_10']:.3f}, "
                 f"p50 {row['latency']['p50_ms']:.2f} ms, {row['index_mb']:.0f} MB") if row else target["kind"]
@@ -57,7 +60,7 @@ def _ingest_row(results: dict[str, Any]) -> str:
     ends = [(item["name"], item["end_to_end"]) for item in ingest.get("sets", []) if "end_to_end" in item]
     measured = "; ".join(f"{name}: {end['chunks_per_s']:,.0f} chunks/s" for name, end in ends)
     worst = min((end["chunks_per_s"] for _, end in ends), default=None)
-    return _row("ingestion ≥ 200 chunks/s end to end, excluding the encoder", measured or "not measured",
+    return _row("ingestion ≥ 200 chunks/s end to end, excluding the encoder", measured or NOT_MEASURED,
                 worst >= 200 if worst is not None else None)
 
 
@@ -66,7 +69,7 @@ def _quality_row(results: dict[str, Any]) -> str:
     suite = next((s for s in competitors.get("suites", []) if s.get("suite") == "dev-distractors"), None)
     ours = next((r for r in (suite or {}).get("systems", []) if r.get("system") == "tracuu lexical"), None)
     if ours is None or "quality" not in ours:
-        return _row("quality not traded away (dev-distractors, lexical)", "not measured", None)
+        return _row("quality not traded away (dev-distractors, lexical)", NOT_MEASURED, None)
     q = ours["quality"]
     measured = ", ".join(f"{k} {q[k]:.3f} (report {v:.3f})" for k, v in REFERENCE_QUALITY.items())
     return _row("quality not traded away (dev-distractors, lexical)", measured,
@@ -76,7 +79,7 @@ def _quality_row(results: dict[str, Any]) -> str:
 def _soak_row(results: dict[str, Any]) -> str:
     soak = results["sections"].get("soak")
     if not soak or "errors" not in soak:
-        return _row("soak: zero errors, flat memory", "not measured", None)
+        return _row("soak: zero errors, flat memory", NOT_MEASURED, None)
     requests = soak["n"] + soak["errors"]
     measured = (f"{soak['wall_s']:.0f} s at concurrency {soak['concurrency']}, {requests:,} requests, "
                 f"{soak['errors']} errors, RSS {soak.get('rss_mb_after_warmup', 0):.0f} → "
