@@ -23,7 +23,6 @@ import argparse
 import ctypes
 import gc
 import importlib
-import json
 import os
 import platform
 import tempfile
@@ -36,7 +35,7 @@ from importlib import metadata as pkg_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.stats import peak_rss_mb, ratio, rss_mb, summarize_ms
+from bench.stats import emit, peak_rss_mb, ratio, rss_mb, summarize_ms
 
 if TYPE_CHECKING:
     from eval.datasets import Question
@@ -452,10 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the result as JSON here")
     args = parser.parse_args(argv)
     result = run(args.quick, alqac=not args.no_alqac, torch_threads=args.torch_threads)
-    if args.json:
-        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(render(result))
-    return 0
+    return emit(result, render, args.json)
 
 
 if __name__ == "__main__":

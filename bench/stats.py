@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import resource
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,3 +42,11 @@ def rss_mb(pid: int | None = None) -> float:
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far (ru_maxrss is in KiB on Linux)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+def emit(result: dict[str, Any], render: Callable[[dict[str, Any]], str], json_path: Path | None) -> int:
+    """What a section run alone (``python -m bench.X``) ends with: the JSON where asked, the markdown printed."""
+    if json_path is not None:
+        json_path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(render(result))
+    return 0

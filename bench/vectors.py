@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
 import os
 import tempfile
@@ -38,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.stats import peak_rss_mb, rss_mb, summarize_ms
+from bench.stats import emit, peak_rss_mb, rss_mb, summarize_ms
 from index.dense import EXACT_LIMIT, HNSW_EF_SEARCH, HNSW_M, VectorIndex
 
 DIMENSION = 384
@@ -328,10 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the result as JSON here")
     args = parser.parse_args(argv)
     result = run(args.quick)
-    if args.json:
-        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(render(result))
-    return 0
+    return emit(result, render, args.json)
 
 
 if __name__ == "__main__":
