@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
-import importlib
 import os
 import platform
 import tempfile
@@ -35,6 +34,7 @@ from importlib import metadata as pkg_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench import collections
 from bench.stats import emit, peak_rss_mb, ratio, rss_mb, summarize_ms
 
 if TYPE_CHECKING:
@@ -247,13 +247,11 @@ def _txtai_missing() -> str | None:
     return None
 
 
-def _tiny_model(folder: Path) -> tuple[Path | None, str | None]:
-    """Build the random-weight test encoder offline; its build is setup, not counted against anyone."""
+def _tiny_model() -> tuple[Path | None, str | None]:
+    """The random-weight test encoder, built once under var/bench and shared with the other sections."""
     try:
-        # Imported by name: tests/ is neither installed nor type-checked, and only a checkout has it.
-        tiny_model = importlib.import_module("tests.tiny_model")
-        return Path(tiny_model.build_tiny_model(folder)), None
-    except Exception as exc:  # no tests/ on the path, or transformers refusing: hybrids are skipped, not fatal
+        return collections.tiny_model(), None
+    except Exception as exc:  # transformers refusing: hybrids are skipped, not fatal
         return None, f"tiny model unavailable: {type(exc).__name__}: {str(exc)[:200]}"
 
 
@@ -265,7 +263,7 @@ def _systems(suite: Suite, skip_hybrids: str | None, scratch: Path) -> list[tupl
         (TXTAI_BM25, no_txtai or (lambda files, _: build_txtai(files, corpus.unit, TXTAI_BM25_CONFIG))),
         (TRACUU_LEXICAL, lambda files, folder: build_tracuu(files, corpus, folder, None)),
     ]
-    model, no_model = (None, skip_hybrids) if skip_hybrids else _tiny_model(scratch / "model")
+    model, no_model = (None, skip_hybrids) if skip_hybrids else _tiny_model()
     if model is None:
         return systems + [(TXTAI_HYBRID, no_model or "no model"), (TRACUU_HYBRID, no_model or "no model")]
     tiny: Path = model

@@ -10,7 +10,6 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import docx
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfWriter
@@ -21,6 +20,7 @@ from corpus.errors import RejectedFile
 from corpus.load import read_bytes
 from service.app import create_app
 from service.settings import Settings
+from tests.files import declare_size, docx_from_paragraphs
 
 TITLE = "Nghị quyết về nhiệm vụ phát triển kinh tế - xã hội năm 2024 của huyện Bình Lục"
 BODY = "Tỷ lệ hộ nghèo (theo chuẩn mới) giảm còn 3,7%"
@@ -39,12 +39,7 @@ def _rejected(data: bytes, source: str) -> RejectedFile:
 # --- .docx ------------------------------------------------------------------------
 
 def _docx(paragraphs: tuple[str, ...] = (TITLE, BODY)) -> bytes:
-    document = docx.Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return docx_from_paragraphs(paragraphs)
 
 
 def _with_entries(data: bytes, replace: dict[str, bytes | str], add: dict[str, bytes] | None = None) -> bytes:
@@ -61,19 +56,6 @@ def _with_entries(data: bytes, replace: dict[str, bytes | str], add: dict[str, b
 def _document_xml(data: bytes) -> str:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return archive.read("word/document.xml").decode("utf-8")
-
-
-def _declare_size(data: bytes, name: str, size: int) -> bytes:
-    """Rewrite the uncompressed size the central directory declares for ``name``."""
-    buffer = bytearray(data)
-    at = buffer.find(b"PK\x01\x02")
-    while at >= 0:
-        length = int.from_bytes(buffer[at + 28 : at + 30], "little")
-        if buffer[at + 46 : at + 46 + length] == name.encode():
-            buffer[at + 24 : at + 28] = size.to_bytes(4, "little")
-            return bytes(buffer)
-        at = buffer.find(b"PK\x01\x02", at + 4)
-    raise AssertionError(f"{name} is not in the archive")
 
 
 def _refused_unopened(data: bytes, source: str, monkeypatch: pytest.MonkeyPatch) -> RejectedFile:
@@ -100,7 +82,7 @@ def test_docx_xml_bomb_is_refused_before_inflating(monkeypatch: pytest.MonkeyPat
 
 def test_docx_declaring_four_gigabytes_is_refused_before_inflating(monkeypatch: pytest.MonkeyPatch) -> None:
     data = _with_entries(_docx(), {}, {"word/media/image1.png": b"\x89PNG" * 16})
-    error = _refused_unopened(_declare_size(data, "word/media/image1.png", 0xFFFF_FFFF), "bom-khai.docx", monkeypatch)
+    error = _refused_unopened(declare_size(data, "word/media/image1.png", 0xFFFF_FFFF), "bom-khai.docx", monkeypatch)
     assert "docx unpacks to" in error.reason
 
 

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import docx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +25,7 @@ from corpus.models import ParsedDocument
 from corpus.pipeline import parse_text
 from corpus.structure import parse_sections
 from tests.conftest import DOCUMENTS
+from tests.files import docx_from_paragraphs
 
 SEEDS = sorted(DOCUMENTS.glob("*.txt"))
 HANG_GUARD_S = 10.0
@@ -98,19 +98,10 @@ def _pdf_with_text(lines: list[str]) -> bytes:
     return buffer.getvalue()
 
 
-def _docx_with_text(lines: list[str]) -> bytes:
-    document = docx.Document()
-    for line in lines:
-        document.add_paragraph(line)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
-
-
 _ASCII_LINES = ["Nghi quyet ve nhiem vu phat trien kinh te - xa hoi nam 2024", "Ty le ho ngheo giam con 3,7%"]
 _VALID_FILES = {
     "hong.pdf": _pdf_with_text(_ASCII_LINES * 2),
-    "hong.docx": _docx_with_text(["Nghị quyết về nhiệm vụ phát triển kinh tế - xã hội năm 2024",
+    "hong.docx": docx_from_paragraphs(["Nghị quyết về nhiệm vụ phát triển kinh tế - xã hội năm 2024",
                                   "Tỷ lệ hộ nghèo (theo chuẩn mới) giảm còn 3,7%"]),
 }
 # Bytes that turn a valid file into a hostile one: broken structure, absurd lengths, self references.

@@ -17,6 +17,7 @@ from corpus.clean import clean_text
 from corpus.errors import RejectedFile
 from corpus.load import read_bytes, read_path
 from corpus.pipeline import parse_bytes
+from tests.files import declare_size
 
 # Real lines from the seed documents.
 HEADING = "NGHỊ QUYẾT"
@@ -201,22 +202,9 @@ def test_docx_zip_bomb_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "docx unpacks to" in error.reason and f"limit {1 << 20}" in error.reason
 
 
-def _declare_size(data: bytes, name: str, size: int) -> bytes:
-    """Rewrite the uncompressed size a zip's central directory declares for ``name``."""
-    buffer = bytearray(data)
-    pos = buffer.find(b"PK\x01\x02")
-    while pos >= 0:
-        name_length = int.from_bytes(buffer[pos + 28 : pos + 30], "little")
-        if buffer[pos + 46 : pos + 46 + name_length] == name.encode():
-            buffer[pos + 24 : pos + 28] = size.to_bytes(4, "little")
-            return bytes(buffer)
-        pos = buffer.find(b"PK\x01\x02", pos + 4)
-    raise AssertionError(f"{name} is not in the archive")
-
-
 def test_docx_declaring_more_than_the_cap_is_rejected_before_inflating() -> None:
     declared = load.MAX_DOCX_UNCOMPRESSED + 1
-    data = _declare_size(_docx_bytes({"word/media/image1.bin": b"\x00" * 64}), "word/media/image1.bin", declared)
+    data = declare_size(_docx_bytes({"word/media/image1.bin": b"\x00" * 64}), "word/media/image1.bin", declared)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert archive.getinfo("word/media/image1.bin").file_size == declared
     error = _rejected(data, "bom.docx")
