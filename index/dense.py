@@ -12,12 +12,13 @@ import json
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from index.encoders import Embedder, EmbedderInfo
 from index.timing import Stopwatch
 
 log = logging.getLogger("tracuu.dense")
@@ -33,27 +34,6 @@ IVF_KMEANS_ITERATIONS = 10  # FAISS's default is 25; 10 already gives the recall
 IVF_SEED = 20_240_601  # the training sample and k-means start: the same vectors build the same index
 VECTOR_KINDS = ("flat-ip", f"hnsw-m{HNSW_M}", "ivf-fp16", "ivf-sq8")
 BATCH_SIZE = 32
-
-
-@dataclass(frozen=True)
-class EmbedderInfo:
-    """How vectors were made; a saved index is refused when this differs."""
-
-    model: str
-    dimension: int
-    query_prompt: str
-    passage_prompt: str
-    max_seq_length: int
-
-
-class Embedder(Protocol):
-    info: EmbedderInfo
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
-
-    def encode_passages(self, texts: list[str]) -> np.ndarray: ...
-
-    def count_tokens(self, text: str) -> int: ...
 
 
 def default_prompts(name: str, configured: dict[str, str]) -> tuple[str, str]:
