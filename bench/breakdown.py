@@ -12,14 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from answering.extractive import answer_question
 from bench.stats import summarize_ms
-from index.answer import answer_question
 from index.collection import Collection
-from index.dense import load_embedder
+from index.encoders import load_embedder
 from index.search import Mode
 from index.timing import Stopwatch
-from service.app import hit_out
 from service.schemas import SearchResponse
+from service.serializers import hit_out
 
 STAGES = ("filters", "tokenize", "lexical", "encode", "vector", "fusion", "answer", "serialise")
 

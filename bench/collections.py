@@ -15,8 +15,9 @@ import json
 import shutil
 from pathlib import Path
 
-from index.collection import FORMAT_VERSION, Collection
-from index.dense import load_embedder
+from index.collection import Collection
+from index.encoders import load_embedder
+from index.folder import FORMAT_VERSION
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO_ROOT / "var" / "bench"

@@ -126,7 +126,7 @@ def build_tracuu(files: Sequence[tuple[str, bytes]], corpus: EvalCorpus, folder:
     """A fresh Collection through the eval runner's own path; with ``model``, hybrid over the tiny encoder."""
     from eval.runner import Config, open_collection, tracuu_search
     from index.collection import Collection
-    from index.dense import load_embedder
+    from index.encoders import load_embedder
     from index.search import Mode
 
     mode: Mode = "lexical" if model is None else "hybrid"

@@ -45,17 +45,12 @@ from corpus.indicators import extract_indicators
 from corpus.load import read_bytes
 from corpus.models import ParsedDocument
 from corpus.pipeline import content_hash, document_id, parse_text, structure_and_metadata
-from index.collection import (
-    FORMAT_VERSION,
-    PARALLEL_PARSE_MIN_BYTES,
-    BuildSettings,
-    Collection,
-    dense_text,
-    lexical_text,
-)
+from index.collection import Collection
 from index.errors import IndexMismatch
+from index.folder import FORMAT_VERSION
 from index.store import ChunkStore
 from index.textnorm import PARALLEL_MIN_CHUNKS, stored_tokens, usable_cpus
+from index.writer import PARALLEL_PARSE_MIN_BYTES, BuildSettings, dense_text, lexical_text
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO_ROOT / "var" / "bench"
@@ -139,7 +134,7 @@ def measure_stages(paths: Sequence[Path], scratch: Path) -> dict[str, Any]:
 def measure_embedding(texts: Sequence[str], sample: int) -> dict[str, Any]:
     """The tiny test encoder on ``sample`` of ``texts``: the encoder's own cost per chunk."""
     from bench.collections import tiny_model
-    from index.dense import load_embedder
+    from index.encoders import load_embedder
 
     try:  # the weight-loading progress bar is noise in a benchmark report
         from transformers.utils import logging as hf_logging

@@ -2,7 +2,7 @@
 
 384-dimension generated vectors, 100,000 and 1,000,000 of them and as many as ``EXACT_LIMIT`` (where exact
 search stops being the default; quick: 100,000, exact and the default kind only), every index
-built and searched through :class:`index.dense.VectorIndex` — the code the service runs — and scored
+built and searched through :class:`index.vectors.VectorIndex` — the code the service runs — and scored
 against exact search. The row marked *default* is the kind ``VectorIndex.build`` picks at that size.
 
 Why a Gaussian mixture and not plain Gaussian noise: independent Gaussian vectors in 384 dimensions are
@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from bench.stats import emit, peak_rss_mb, rss_mb, summarize_ms
-from index.dense import EXACT_LIMIT, HNSW_EF_SEARCH, HNSW_M, VectorIndex
+from index.vectors import EXACT_LIMIT, HNSW_EF_SEARCH, HNSW_M, VectorIndex
 
 DIMENSION = 384
 K = 10

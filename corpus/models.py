@@ -42,7 +42,6 @@ class Section:
     parent: int | None
     start: int
     end: int
-    body_start: int  # equals start; kept so stored sections and the API keep their shape
     body_end: int
 
 

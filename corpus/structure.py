@@ -130,7 +130,7 @@ def parse_sections(text: str, emphasised: list[str] | None = None) -> list[Secti
         end = ends[i]
         body_end = headings[i + 1].start if i + 1 < len(headings) else len(text)
         sections.append(Section(id=i, kind=heading.kind, label=heading.label, depth=depths[i], parent=parents[i],
-                                start=heading.start, end=end, body_start=heading.start, body_end=body_end))
+                                start=heading.start, end=end, body_end=body_end))
     return sections
 
 

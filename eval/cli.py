@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from index.search import MODES
+
 if TYPE_CHECKING:
     from eval.metrics import QueryResult
     from eval.runner import Config
@@ -102,7 +104,7 @@ def add_eval_parser(sub: Any) -> None:
     e = sub.add_parser("eval", help="measure retrieval quality on a question set")
     e.add_argument("--dataset", default="dev",
                    help="dev, dev-distractors, alqac, indicators, a BEIR folder or a .jsonl file")
-    e.add_argument("--mode", default="hybrid", choices=["lexical", "dense", "hybrid"])
+    e.add_argument("--mode", default="hybrid", choices=MODES)
     e.add_argument("--json", action="store_true")
     e.add_argument("--ablations", action=argparse.BooleanOptionalAction, default=True)
     e.add_argument("--no-baseline", action="store_true")

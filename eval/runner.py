@@ -18,7 +18,8 @@ from pathlib import Path
 
 from eval.datasets import Question
 from eval.metrics import QueryResult, contains_answer
-from index.collection import FORMAT_VERSION, BuildSettings, Collection
+from index.collection import BuildSettings, Collection
+from index.folder import FORMAT_VERSION
 from index.search import Mode, SearchHit, SearchOptions
 from index.textnorm import TokenizerOptions
 
@@ -139,7 +140,7 @@ def tracuu_search(collection: Collection, corpus: EvalCorpus, mode: Mode) -> Cal
 
 def tracuu_answer(collection: Collection, corpus: EvalCorpus, mode: Mode) -> Answerer:
     """The same retrieval and extraction /ask serves; returns the cited document and quote."""
-    from index.answer import answer_question
+    from answering.extractive import answer_question
 
     searcher = collection.searcher()
 

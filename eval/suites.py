@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from corpus.errors import TracuuError
 from corpus.load import SUPPORTED_SUFFIXES
 from eval.datasets import Question, beir_to_questions, load_beir, load_questions
 from eval.runner import REPO_ROOT, SHARED_DATA, EvalCorpus
@@ -17,8 +18,10 @@ DISTRACTORS = SHARED_DATA / "gov-docs-2004-2010"
 ALQAC = SHARED_DATA / "alqac2023"
 
 
-class SuiteUnavailable(Exception):
+class SuiteUnavailable(TracuuError):
     """The data a suite needs is not on this machine (``../shared`` absent)."""
+
+    code = "suite_unavailable"
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,21 @@
-"""Query understanding: the locality, years and document number a question names.
+"""Query understanding, done once per query: normalised and folded forms, the places, years and number it names.
 
-They boost matching documents rather than filter them — a user who writes
-"Bình Lục" may still want a province-level answer — unless the caller asks
-for a filter explicitly.
+Every later stage — lexical tokens, boosts, the answering package — reads the
+one :class:`ParsedQuery` instead of normalising and matching the text again.
+Places and years boost matching documents rather than filter them (a user who
+writes "Bình Lục" may still want a province-level answer) unless the caller
+asks for a filter explicitly.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 
 from corpus.clean import normalize_unicode
+from corpus.gazetteer import load_gazetteer
 from index.textnorm import fold_diacritics
 
 _YEAR = re.compile(r"(?<!\d)(19[4-9]\d|20\d\d)(?!\d)")
@@ -23,12 +27,16 @@ _ASKS_NUMBER = re.compile(r"\b(số hiệu|số ký hiệu|so hieu|so ky hieu)\b
 
 
 @dataclass(frozen=True)
-class QueryIntent:
-    """What a query says about the documents it wants."""
+class ParsedQuery:
+    """What a query says, computed once; ``places`` are comparison keys (see :func:`place_key`)."""
 
-    localities: frozenset[str] = field(default_factory=frozenset)  # folded, lower case
-    years: frozenset[int] = field(default_factory=frozenset)
-    numbers: frozenset[str] = field(default_factory=frozenset)  # folded, no spaces, lower case
+    text: str  # as typed
+    normalized: str  # NFC, one tone-mark placement
+    folded: str  # lower case, no diacritics, words between single spaces, padded: " chi tieu ho ngheo "
+    accented: bool  # typed with diacritics (lexical matching on exact forms, not folded ones)
+    places: frozenset[str]  # provinces and districts (gazetteer) and the collection's own places it names
+    years: frozenset[int]
+    numbers: frozenset[str]  # document numbers, as number_key()
     asks_signer: bool = False
     asks_number: bool = False
 
@@ -42,12 +50,22 @@ def number_key(number: str) -> str:
     return fold_diacritics(re.sub(r"\s+", "", normalize_unicode(number))).lower()
 
 
-def understand(query: str, known_places: Iterable[str]) -> QueryIntent:
-    """Find known place names (whole words), years and document numbers in ``query``."""
-    folded = f" {place_key(query)} "
-    folded = re.sub(r"[^\w]+", " ", folded)
-    localities = {p for p in known_places if p and f" {p} " in folded}
-    years = {int(y) for y in _YEAR.findall(query)}
-    numbers = {number_key(m.group(0)) for m in _NUMBER.finditer(query)}
-    return QueryIntent(frozenset(localities), frozenset(years), frozenset(numbers),
-                       asks_signer=bool(_ASKS_SIGNER.search(query)), asks_number=bool(_ASKS_NUMBER.search(query)))
+@lru_cache(maxsize=1)
+def gazetteer_place_keys() -> frozenset[str]:
+    """Comparison keys of every province and district name longer than three letters, computed once."""
+    gazetteer = load_gazetteer()
+    return frozenset(place_key(n) for n in set(gazetteer.provinces) | set(gazetteer.districts) if len(n) > 3)
+
+
+def parse_query(query: str, known_places: Iterable[str] = ()) -> ParsedQuery:
+    """Parse once: the places (gazetteer names and ``known_places`` keys, whole words), years and numbers."""
+    normalized = normalize_unicode(query)
+    lowered = fold_diacritics(normalized).lower()
+    folded = " " + " ".join(re.sub(r"[^\w]+", " ", lowered).split()) + " "
+    places = {p for p in gazetteer_place_keys().union(known_places) if p and f" {p} " in folded}
+    return ParsedQuery(
+        text=query, normalized=normalized, folded=folded, accented=fold_diacritics(query) != query,
+        places=frozenset(places), years=frozenset(int(y) for y in _YEAR.findall(query)),
+        numbers=frozenset(number_key(m.group(0)) for m in _NUMBER.finditer(query)),
+        asks_signer=bool(_ASKS_SIGNER.search(query)), asks_number=bool(_ASKS_NUMBER.search(query)),
+    )

@@ -11,36 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
 
 from corpus.models import Chunk, Indicator
 from index.errors import SearchError
-from index.indicators import IndicatorHit, IndicatorTable
+from index.filters import DocumentColumns, Filters
 from index.lexical import LexicalIndex
-from index.query import QueryIntent, number_key, place_key, understand
+from index.query import ParsedQuery, number_key, parse_query, place_key
 from index.store import StoredDocument
 from index.textnorm import TokenizerOptions, query_tokens
 from index.timing import Stopwatch
 
 Mode = Literal["hybrid", "lexical", "dense"]
+MODES: tuple[str, ...] = get_args(Mode)  # the one list every edge (HTTP, CLI, eval) offers
 RRF_K = 60  # Cormack et al. 2009: k=60 damps the head of each ranking without flattening it
 OVERFETCH = 5  # each leg ranks k*OVERFETCH candidates (at least 50) before fusion
-
-
-@dataclass(frozen=True)
-class SearchFilters:
-    """Hard constraints on document metadata, applied before ranking and fusion."""
-
-    locality: str | None = None
-    province: str | None = None
-    level: str | None = None
-    doc_type: str | None = None
-    year: int | None = None
-    year_from: int | None = None
-    year_to: int | None = None
-    document_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +58,7 @@ class SearchHit:
 
 
 class DenseLeg(Protocol):
-    """What the searcher needs from the vector side (see :mod:`index.dense`)."""
+    """What the searcher needs from the vector side (see :mod:`index.vectors`)."""
 
     def search_batch(self, queries: Sequence[str], k: int, allowed: np.ndarray | None,
                      watch: Stopwatch | None = None) -> list[list[tuple[int, float]]]:
@@ -121,18 +108,16 @@ class Searcher:
         self.dense = dense
         self.dense_status = dense_status or {"status": "unavailable", "reason": "no embedding model configured"}
         self.options = options or SearchOptions()
-        self._doc_pos = {d.id: i for i, d in enumerate(documents)}
+        self.columns = DocumentColumns(documents)
+        self._doc_pos = self.columns.position
         self.doc_of_row = np.array([self._doc_pos[c.document_id] for c in chunks], dtype=np.int64)
         self._places = self._place_table()
-        self._docs_of_year = _positions_by(documents, lambda d: d.meta.years)
+        self._docs_of_year = self.columns.of_year
         self._docs_of_number = _positions_by(documents, lambda d: (number_key(d.meta.number),) if d.meta.number else ())
         self._number_keys = [number_key(d.meta.number) if d.meta.number else "" for d in documents]
-        self._filter_keys = {name: np.array([_key_or_none(getattr(d.meta, name)) for d in documents], dtype=object)
-                             for name in ("locality", "province", "level", "doc_type")}
         self._chunk_rows = {c.id: i for i, c in enumerate(chunks)}
-        by_id = {d.id: d for d in documents}
-        self.indicators = IndicatorTable(IndicatorHit(record, by_id[doc_id]) for doc_id, record in indicators
-                                         if doc_id in by_id)
+        # Raw records of this generation; the answering package builds its indicator table from them.
+        self.indicator_records = tuple(indicators)
 
     def _place_table(self) -> dict[str, set[int]]:
         table: dict[str, set[int]] = {}
@@ -159,45 +144,27 @@ class Searcher:
 
     # -- filters and boosts -------------------------------------------------
 
-    def _doc_allowed(self, filters: SearchFilters) -> np.ndarray | None:
-        """Which documents pass the filters, as a mask; the same rules as :func:`matches_filters`, per column."""
-        if all(v is None for v in vars(filters).values()):
-            return None
-        allowed = np.ones(len(self.documents), dtype=bool)
-        for name, keys in self._filter_keys.items():
-            wanted = getattr(filters, name)
-            if wanted is not None:
-                allowed &= keys == place_key(wanted)  # None (field unknown) never equals a wanted value
-        if filters.document_id is not None:
-            allowed &= self._mask(self._doc_pos.get(filters.document_id, -1) for _ in (0,))
-        if filters.year is not None:
-            allowed &= self._mask(self._docs_of_year.get(filters.year, ()))
-        if filters.year_from is not None:
-            allowed &= self._mask(i for y, docs in self._docs_of_year.items() if y >= filters.year_from for i in docs)
-        if filters.year_to is not None:
-            allowed &= self._mask(i for y, docs in self._docs_of_year.items() if y <= filters.year_to for i in docs)
-        return allowed
+    def document_mask(self, filters: Filters | None) -> np.ndarray | None:
+        """Which of :attr:`documents` pass the filters (None: all); chunks and indicator records follow them."""
+        return self.columns.mask(filters or Filters())
 
     def _mask(self, positions: Iterable[int]) -> np.ndarray:
-        mask = np.zeros(len(self.documents), dtype=bool)
-        chosen = [i for i in positions if i >= 0]
-        mask[chosen] = True
-        return mask
+        return self.columns.positions_mask(positions)
 
-    def _doc_boost(self, intent: QueryIntent) -> np.ndarray:
+    def _doc_boost(self, intent: ParsedQuery) -> np.ndarray:
         """Per-document multipliers, touching only the documents a named place, year or number selects."""
         boost = np.ones(len(self.documents), dtype=np.float32)
         weights = self.options.boosts
         if weights is None:
             return boost
-        for place in intent.localities:
+        for place in intent.places:
             boost[list(self._places.get(place, ()))] += weights.locality
         # A document matching several of the query's years is boosted once, as before.
         boost[self._mask(i for y in intent.years for i in self._docs_of_year.get(y, ()))] += weights.year
         boost[self._mask(i for n in intent.numbers for i in self._docs_of_number.get(n, ()))] += weights.number
         return boost
 
-    def _chunk_boost(self, intent: QueryIntent, rows: np.ndarray) -> np.ndarray:
+    def _chunk_boost(self, intent: ParsedQuery, rows: np.ndarray) -> np.ndarray:
         """Boosts that depend on the passage, not only its document; computed for the candidates alone."""
         boost = np.ones(len(rows), dtype=np.float32)
         weights = self.options.boosts
@@ -218,23 +185,29 @@ class Searcher:
 
     # -- the batch path -----------------------------------------------------
 
+    def parse(self, query: str | ParsedQuery) -> ParsedQuery:
+        """The query parsed once, with this collection's own place names known (a parsed one passes through)."""
+        return query if isinstance(query, ParsedQuery) else parse_query(query, self._places.keys())
+
     def search_batch(
-        self, queries: Sequence[str], k: int = 10, filters: SearchFilters | None = None, mode: Mode = "hybrid",
+        self, queries: Sequence[str | ParsedQuery], k: int = 10, filters: Filters | None = None, mode: Mode = "hybrid",
         watch: Stopwatch | None = None,
     ) -> list[list[SearchHit]]:
         """Rank chunks for each query; ``watch`` (optional) collects seconds per stage."""
         if mode == "dense" and self.dense is None:
             raise SearchError(f"dense search is unavailable: {self.dense_status.get('reason', 'no model')}")
         watch = watch or Stopwatch()
+        with watch.stage("understand"):
+            parsed = [self.parse(q) for q in queries]
         with watch.stage("filters"):
-            doc_allowed = self._doc_allowed(filters or SearchFilters())
+            doc_allowed = self.document_mask(filters)
             row_allowed = doc_allowed[self.doc_of_row] if doc_allowed is not None else None
         depth = max(50, k * OVERFETCH)
         use_dense = self.dense is not None and mode in ("hybrid", "dense")
-        dense_results = self.dense.search_batch(queries, depth, row_allowed, watch) if use_dense and self.dense \
-            else None
+        dense_results = self.dense.search_batch([p.normalized for p in parsed], depth, row_allowed, watch) \
+            if use_dense and self.dense else None
         results = []
-        for qi, query in enumerate(queries):
+        for qi, query in enumerate(parsed):
             rankings: dict[str, list[int]] = {}
             if mode in ("hybrid", "lexical"):
                 rankings["lexical"] = self._lexical_ranking(query, depth, row_allowed, watch)
@@ -244,26 +217,26 @@ class Searcher:
                 results.append(self._fuse(query, rankings, k))
         return results
 
-    def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
+    def search(self, query: str | ParsedQuery, k: int = 10, filters: Filters | None = None,
                mode: Mode = "hybrid", watch: Stopwatch | None = None) -> list[SearchHit]:
         return self.search_batch([query], k, filters, mode, watch)[0]
 
-    def _lexical_ranking(self, query: str, depth: int, row_allowed: np.ndarray | None, watch: Stopwatch) -> list[int]:
+    def _lexical_ranking(self, query: ParsedQuery, depth: int, row_allowed: np.ndarray | None,
+                         watch: Stopwatch) -> list[int]:
         with watch.stage("tokenize"):
-            tokens = query_tokens(query, self.options.tokenizer)
+            tokens = query_tokens(query.normalized, self.options.tokenizer, normalized=True, accented=query.accented)
         with watch.stage("lexical"):
             scores = self.lexical.scores(tokens)
             if row_allowed is not None:
                 scores = np.where(row_allowed, scores, 0.0)
             return [int(i) for i in _top(scores, depth)]
 
-    def _fuse(self, query: str, rankings: dict[str, list[int]], k: int) -> list[SearchHit]:
+    def _fuse(self, intent: ParsedQuery, rankings: dict[str, list[int]], k: int) -> list[SearchHit]:
         live = {leg: rows for leg, rows in rankings.items() if rows}
         weights = {"lexical": self.options.lexical_weight, "dense": self.options.dense_weight}
         fused = fuse_rrf(live, weights)
         if not fused:
             return []
-        intent = understand(query, self._places.keys())
         boost = self._doc_boost(intent)
         rows = np.fromiter(fused.keys(), dtype=np.int64)
         scores = np.fromiter(fused.values(), dtype=np.float32) * boost[self.doc_of_row[rows]]
@@ -281,10 +254,6 @@ class Searcher:
         ]
 
 
-def _key_or_none(value: str | None) -> str | None:
-    return None if value is None else place_key(value)
-
-
 def _positions_by(documents: Sequence[StoredDocument],
                   keys_of: Callable[[StoredDocument], Iterable[Hashable]]) -> dict[Any, list[int]]:
     """Inverted table key → positions of the documents that have it (years, document numbers)."""
@@ -293,19 +262,3 @@ def _positions_by(documents: Sequence[StoredDocument],
         for key in dict.fromkeys(keys_of(doc)):
             table.setdefault(key, []).append(i)
     return table
-
-
-def matches_filters(doc: StoredDocument, f: SearchFilters) -> bool:
-    """Whether a document passes the metadata filters (shared by search and the /documents listing)."""
-    meta = doc.meta
-    if f.document_id is not None and doc.id != f.document_id:
-        return False
-    for wanted, actual in ((f.locality, meta.locality), (f.province, meta.province), (f.level, meta.level),
-                           (f.doc_type, meta.doc_type)):
-        if wanted is not None and (actual is None or place_key(actual) != place_key(wanted)):
-            return False
-    if f.year is not None and f.year not in meta.years:
-        return False
-    if f.year_from is not None and not any(y >= f.year_from for y in meta.years):
-        return False
-    return f.year_to is None or any(y <= f.year_to for y in meta.years)

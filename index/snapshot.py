@@ -31,6 +31,8 @@ from pathlib import Path, PurePosixPath
 
 from corpus.errors import TracuuError
 from index.collection import Collection
+from index.folder import POINTER_NAME, STORE_NAME, IndexFolder, read_manifest
+from index.store import read_counts, read_generation
 
 RECORD_NAME = "SNAPSHOT.json"
 RECORD_FORMAT = "tracuu-snapshot"
@@ -86,10 +88,10 @@ def snapshot(source: Collection | Path, dest: Path) -> SnapshotInfo:
     staging = _sibling(dest, "snapshot")
     try:
         with collection.exclusive():  # the lock writers hold: the store and CURRENT cannot move meanwhile
-            generation, docs, chunks = _backup_store(collection.directory / "store.sqlite", staging)
-            live = _live_name(collection.directory)
+            generation, docs, chunks = _backup_store(collection.folder.store_path, staging)
+            live = _live_name(collection.folder)
             shutil.copytree(collection.directory / live, staging / live)
-            (staging / "CURRENT").write_text(live)
+            (staging / POINTER_NAME).write_text(live)
         manifest = json.loads((staging / live / "manifest.json").read_text(encoding="utf-8"))
         info = SnapshotInfo(
             created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), store_generation=generation,
@@ -111,18 +113,17 @@ def snapshot(source: Collection | Path, dest: Path) -> SnapshotInfo:
 
 def _collection_at(directory: Path) -> Collection:
     """A handle on an index folder for its lock and paths only: nothing is rebuilt, no model is loaded."""
-    if not (directory / "store.sqlite").is_file():
+    if not (directory / STORE_NAME).is_file():
         raise SnapshotError(f"{directory} is not an index folder: it has no store.sqlite")
     return Collection(directory)
 
 
-def _live_name(index_dir: Path) -> str:
-    pointer = index_dir / "CURRENT"
-    name = pointer.read_text().strip() if pointer.is_file() else ""
-    if not name or not (index_dir / name / "manifest.json").is_file():
-        raise SnapshotError(f"{index_dir} has no live generation (CURRENT is missing or names nothing); "
+def _live_name(folder: IndexFolder) -> str:
+    live = folder.live_dir()
+    if live is None or read_manifest(live) is None:
+        raise SnapshotError(f"{folder.directory} has no live generation (CURRENT is missing or names nothing); "
                             f"open it once (tracuu index build, or start the server) so it is built, then retry")
-    return name
+    return live.name
 
 
 def _backup_store(store: Path, staging: Path) -> tuple[int, int, int]:
@@ -132,13 +133,11 @@ def _backup_store(store: Path, staging: Path) -> tuple[int, int, int]:
     :class:`~index.store.ChunkStore` switches it back when the restored index is opened.
     """
     staging.mkdir(parents=True)
-    with closing(sqlite3.connect(store)) as live, closing(sqlite3.connect(staging / "store.sqlite")) as copy:
+    with closing(sqlite3.connect(store)) as live, closing(sqlite3.connect(staging / STORE_NAME)) as copy:
         live.backup(copy)
         copy.execute("PRAGMA journal_mode=DELETE")
-        row = copy.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()
-        docs = copy.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        chunks = copy.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-    return (int(row[0]) if row else 0), int(docs), int(chunks)
+        docs, chunks = read_counts(copy)
+        return read_generation(copy), docs, chunks
 
 
 def _inventory(root: Path) -> tuple[SnapshotFile, ...]:
@@ -186,7 +185,7 @@ def read_record(snapshot_dir: Path) -> SnapshotInfo:
         parts = PurePosixPath(entry.path).parts
         if not parts or PurePosixPath(entry.path).is_absolute() or ".." in parts or "\\" in entry.path:
             raise SnapshotError(f"{record_path} lists {entry.path!r}, a path outside the snapshot folder")
-    if not {"store.sqlite", "CURRENT"} <= {f.path for f in files}:
+    if not {STORE_NAME, POINTER_NAME} <= {f.path for f in files}:
         raise SnapshotError(f"{record_path} does not list store.sqlite and CURRENT; not an index snapshot")
     return SnapshotInfo(**fields, files=files)
 
@@ -202,7 +201,7 @@ def restore(snapshot_dir: Path, index_dir: Path, *, force: bool = False,
     info = verify(snapshot_dir)
     if not force:
         _refuse_occupied(index_dir, "restore target", hint="; pass --force to replace it")
-    elif _occupied(index_dir) and not (index_dir / "store.sqlite").exists():
+    elif _occupied(index_dir) and not (index_dir / STORE_NAME).exists():
         raise SnapshotError(f"restore target {index_dir} is not empty and is not an index folder; "
                             f"refusing to replace it even with --force")
     staging = _sibling(index_dir, "restore")

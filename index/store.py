@@ -102,10 +102,18 @@ def _flat_dict(record: Any) -> dict[str, Any]:
     return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
+def _section(record: dict[str, Any]) -> Section:
+    """A stored section; keys a field no longer has (``body_start``, before 2026-11) are dropped."""
+    return Section(**{k: v for k, v in record.items() if k in _SECTION_FIELDS})
+
+
 def _meta_from_json(raw: str) -> DocumentMeta:
     data = json.loads(raw)
     data["years"] = tuple(data.get("years") or ())
     return DocumentMeta(**data)
+
+
+_SECTION_FIELDS = frozenset(f.name for f in fields(Section))
 
 
 class ChunkStore:
@@ -159,8 +167,7 @@ class ChunkStore:
 
     @property
     def generation(self) -> int:
-        row = self._db.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()
-        return int(row[0]) if row else 0
+        return read_generation(self._db)
 
     def content_hash_of(self, source: str) -> str | None:
         row = self._db.execute("SELECT content_hash FROM documents WHERE source = ?", (source,)).fetchone()
@@ -255,16 +262,8 @@ class ChunkStore:
         finally:
             reader.execute("COMMIT")
         document = StoredDocument(row[0], row[1], row[2], _meta_from_json(row[3]), row[4])
-        return DocumentView(document, row[5], [Section(**x) for x in json.loads(row[6])],
+        return DocumentView(document, row[5], [_section(x) for x in json.loads(row[6])],
                             [ChunkSpan(*c) for c in chunks])
-
-    def document_text(self, document_id: str) -> str | None:
-        row = self._db.execute("SELECT text FROM documents WHERE id = ?", (document_id,)).fetchone()
-        return row[0] if row else None
-
-    def document_sections(self, document_id: str) -> list[Section]:
-        row = self._db.execute("SELECT sections FROM documents WHERE id = ?", (document_id,)).fetchone()
-        return [Section(**s) for s in json.loads(row[0])] if row else []
 
     def indicators(self) -> list[tuple[str, Indicator]]:
         """(document id, record) for every indicator, in document and text order."""
@@ -272,9 +271,20 @@ class ChunkStore:
         return [(doc_id, Indicator(**json.loads(record))) for doc_id, record in rows]
 
     def counts(self) -> tuple[int, int]:
-        docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        return int(docs), int(chunks)
+        return read_counts(self._db)
 
     def content_hashes(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT content_hash FROM documents ORDER BY id")]
+
+
+def read_generation(db: sqlite3.Connection) -> int:
+    """The store's write counter (any connection: the live store or a snapshot's copy of it)."""
+    row = db.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def read_counts(db: sqlite3.Connection) -> tuple[int, int]:
+    """(documents, chunks) as stored."""
+    docs = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    chunks = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    return int(docs), int(chunks)

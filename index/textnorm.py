@@ -226,8 +226,8 @@ def canonical_abbreviations(text: str) -> str:
     return text
 
 
-def _tokens(text: str, options: TokenizerOptions) -> list[str]:
-    text = canonical_abbreviations(normalize_unicode(text))
+def _tokens(text: str, options: TokenizerOptions, normalized: bool = False) -> list[str]:
+    text = canonical_abbreviations(text if normalized else normalize_unicode(text))
     tokens = _words(text)
     if options.segment_words:
         tokens += [w for w in _words(_segment(text)) if "_" in w]
@@ -244,10 +244,17 @@ def document_tokens(text: str, options: TokenizerOptions = TokenizerOptions()) -
     return tokens
 
 
-def query_tokens(query: str, options: TokenizerOptions = TokenizerOptions()) -> list[str]:
-    """Tokens a query is matched on: accented, or folded when typed without diacritics."""
-    tokens = _tokens(query, options)
-    if options.fold and not has_diacritics(query):
+def query_tokens(query: str, options: TokenizerOptions = TokenizerOptions(), *, normalized: bool = False,
+                 accented: bool | None = None) -> list[str]:
+    """Tokens a query is matched on: accented, or folded when typed without diacritics.
+
+    A parsed query (:class:`index.query.ParsedQuery`) passes its normalised text and whether it was typed with
+    diacritics, so neither is computed twice.
+    """
+    tokens = _tokens(query, options, normalized)
+    if accented is None:
+        accented = has_diacritics(query)
+    if options.fold and not accented:
         return [FOLD_PREFIX + t for t in tokens]
     return tokens
 

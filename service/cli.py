@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from corpus.errors import TracuuError
 from corpus.load import SUPPORTED_SUFFIXES
 from index.errors import IndexMismatch
+from index.search import MODES
 from service.settings import get_settings
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def corpus_files(corpus: Path) -> list[Path]:
 
 
 def _open(index_dir: Path) -> Collection:
-    from service.app import open_collection
+    from service.deps import open_collection
 
     return open_collection(get_settings().model_copy(update={"index_dir": index_dir}))
 
@@ -145,7 +146,7 @@ def _filters(pairs: Sequence[str]) -> dict[str, str]:
 def cmd_search(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from service.app import run_search
+    from service.routers.search import run_search
     from service.schemas import SearchRequest
 
     try:
@@ -228,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("query")
     s.add_argument("--index", default=str(get_settings().index_dir))
     s.add_argument("-k", type=int, default=10)
-    s.add_argument("--mode", default="hybrid", choices=["hybrid", "lexical", "dense"])
+    s.add_argument("--mode", default="hybrid", choices=MODES)
     s.add_argument("--filter", action="append", default=[], help="key=value, e.g. locality=Bình Lục")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_search)

@@ -6,7 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-MAX_QUERY_CHARS = 1000
+from index.search import Mode
+
+MAX_QUERY_CHARS = 1000  # the schema's cap; TRACUU_MAX_QUERY_CHARS may lower it for a deployment
+SearchMode = Mode
 
 
 def _not_blank(value: str) -> str:
@@ -44,7 +47,7 @@ class SearchRequest(BaseModel):
                             examples=["chỉ tiêu hộ nghèo 2023 của Bình Lục?"])
     k: int = Field(10, ge=1, le=100)
     filters: Filters = Field(default_factory=lambda: Filters())
-    mode: Literal["hybrid", "lexical", "dense"] = "hybrid"
+    mode: SearchMode = "hybrid"
 
 
 class DocumentOut(BaseModel):

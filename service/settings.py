@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     api_key: str | None = None
     cors_origins: list[str] = []  # browser origins allowed to call the API, as JSON: '["https://tracuu.example.vn"]'
     max_upload_bytes: int = 20 * 1024 * 1024
-    max_query_chars: int = 1000
+    max_query_chars: int = Field(1000, ge=1, le=1000)  # lowers the API's 1,000-character cap on queries
     log_level: str = "INFO"
     llm_base_url: str | None = None  # an OpenAI-compatible endpoint, e.g. a local server's /v1
     llm_model: str = "local"

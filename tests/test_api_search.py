@@ -29,9 +29,9 @@ def test_results_quote_the_stored_text_verbatim(client: TestClient, sample_index
     body = client.post("/search", json={"query": "giải phóng mặt bằng", "k": 20}).json()
     assert body["results"], "expected passages about GPMB"
     for result in body["results"]:
-        text = store.document_text(result["document"]["id"])
-        assert text is not None
-        assert text[result["start"]:result["end"]] == result["text"]
+        view = store.document_view(result["document"]["id"])
+        assert view is not None
+        assert view.text[result["start"]:result["end"]] == result["text"]
     scores = [r["score"] for r in body["results"]]
     assert scores == sorted(scores, reverse=True)
 

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 from index.collection import BuildSettings, Collection
-from index.dense import DenseRetriever, Embedder, VectorIndex, load_embedder
+from index.encoders import Embedder, load_embedder
 from index.errors import IndexMismatch
+from index.filters import Filters as SearchFilters
 from index.lexical import LexicalIndex
-from index.search import SearchFilters
+from index.vectors import DenseRetriever, VectorIndex
 from tests.conftest import DOCUMENTS, REPO_ROOT
 
 SEEDS = sorted(DOCUMENTS.glob("*.txt"))
@@ -73,15 +74,15 @@ def test_a_batch_spread_over_processes_stores_what_one_process_stores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Parsing and tokenising are pure per file: worker processes change the speed, never the store."""
-    import index.collection
     import index.textnorm
+    import index.writer
 
     batch = [("empty.txt", b""), *_files(SEEDS), ("bad.exe", b"MZ")]
     serial = Collection.open(tmp_path / "serial")
     serial_report = serial.ingest(batch)
-    monkeypatch.setattr(index.collection, "PARALLEL_PARSE_MIN_BYTES", 1)
+    monkeypatch.setattr(index.writer, "PARALLEL_PARSE_MIN_BYTES", 1)
     monkeypatch.setattr(index.textnorm, "PARALLEL_MIN_CHUNKS", 1)
-    monkeypatch.setattr(index.collection, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(index.writer, "usable_cpus", lambda: 2)
     monkeypatch.setattr(index.textnorm, "usable_cpus", lambda: 2)
     spread = Collection.open(tmp_path / "spread")
     spread_report = spread.ingest(batch)
@@ -249,7 +250,7 @@ _ZYGOTE = """
 import os, signal, sys, traceback
 from pathlib import Path
 from index.collection import Collection
-from index.dense import load_embedder
+from index.encoders import load_embedder
 embedder, status = load_embedder(sys.argv[1])
 assert embedder is not None, status
 print("loaded", flush=True)

@@ -25,8 +25,9 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from index.collection import Collection
-from index.dense import DenseRetriever, load_embedder
+from index.encoders import load_embedder
 from index.search import Searcher
+from index.vectors import DenseRetriever
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import DOCUMENTS, REPO_ROOT

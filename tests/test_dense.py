@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from index.collection import Collection
-from index.dense import EXACT_LIMIT, VECTOR_KINDS, VectorIndex, default_prompts, load_embedder
+from index.encoders import load_embedder
+from index.encoders.sbert import default_prompts
 from index.errors import IndexMismatch, SearchError
 from index.search import fuse_rrf
+from index.vectors import EXACT_LIMIT, VECTOR_KINDS, VectorIndex
 from tests.conftest import DOCUMENTS
 
 
@@ -210,6 +212,6 @@ def test_opening_with_another_model_says_how_to_rebuild(dense_index: Path, tiny_
 
 
 def _filters(**kwargs: str):
-    from index.search import SearchFilters
+    from index.filters import Filters as SearchFilters
 
     return SearchFilters(**kwargs)

@@ -88,9 +88,12 @@ def test_documents_go_to_the_model_as_data(gen_client: TestClient) -> None:
     assert user.startswith("<tai_lieu>") and "</tai_lieu>" in user
 
 
-def test_generative_mode_without_endpoint_is_a_clear_4xx(client: TestClient) -> None:
+def test_generative_mode_without_endpoint_says_what_to_configure(client: TestClient) -> None:
+    """A mode this server does not offer, like dense search without a model: 400 naming the setting."""
     response = client.post("/ask", json={"question": "hộ nghèo", "mode": "generative"})
-    assert response.status_code == 400 and "TRACUU_LLM_BASE_URL" in response.json()["error"]["message"]
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["code"] == "not_configured"
+    assert "TRACUU_LLM_BASE_URL" in error["message"]
 
 
 def test_unreachable_endpoint_is_a_502(sample_index: Path) -> None:

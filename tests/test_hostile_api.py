@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from service.app import create_app
-from service.documents import upload_body_limit
+from service.routers.documents import upload_body_limit
 from service.schemas import MAX_QUERY_CHARS
 from service.settings import Settings
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from index.collection import Collection
-from index.dense import Embedder
+from index.encoders import Embedder
 from index.search import Mode
 from index.snapshot import RECORD_NAME, SnapshotError, SnapshotInfo, restore, snapshot, verify
 from service.cli import main
@@ -127,7 +127,7 @@ def test_snapshot_refuses_a_non_empty_destination_or_a_folder_that_is_no_index(s
 
 
 def test_restored_index_answers_like_the_source(tmp_path: Path, tiny_model_dir: Path) -> None:
-    from index.dense import load_embedder
+    from index.encoders import load_embedder
 
     embedder, status = load_embedder(str(tiny_model_dir))
     assert embedder is not None, status
@@ -145,7 +145,7 @@ def test_restored_index_answers_like_the_source(tmp_path: Path, tiny_model_dir: 
 
 
 def test_restore_refuses_a_snapshot_the_configured_model_cannot_open(tmp_path: Path, tiny_model_dir: Path) -> None:
-    from index.dense import load_embedder
+    from index.encoders import load_embedder
 
     embedder, _ = load_embedder(str(tiny_model_dir))
     source = Collection.open(tmp_path / "idx", embedder=embedder)

@@ -1,28 +1,36 @@
-"""Searching and comparing indicator records across documents, and answering numeric questions from them."""
+"""Searching and comparing indicator records across documents, and answering numeric questions from them.
+
+The table of one snapshot is built from its raw records on first use
+(:func:`indicator_table`) and kept as long as the snapshot lives, so retrieval
+does not depend on answering.
+"""
 
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from corpus.indicators import known_keys
 from corpus.models import Indicator
+from index.filters import Filters
 from index.query import place_key
+from index.search import Searcher
 from index.store import StoredDocument
 from index.textnorm import expansion_text, fold_diacritics
 
 
 @dataclass(frozen=True)
-class IndicatorFilters:
-    q: str | None = None
+class RecordFilters:
+    """What a record itself must say; where it comes from is filtered by :class:`index.filters.Filters`."""
+
+    q: str | None = None  # words the indicator's name must contain
     key: str | None = None
-    province: str | None = None
-    locality: str | None = None
-    year: int | None = None
+    year: int | None = None  # the year the figure is for (not the document's years)
     kind: str | None = None
-    document_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,22 @@ class IndicatorTable(list[IndicatorHit]):
             self.by_key.setdefault(hit.record.key, []).append((position, hit))
 
 
+_TABLES: weakref.WeakKeyDictionary[Searcher, IndicatorTable] = weakref.WeakKeyDictionary()
+_TABLES_LOCK = threading.Lock()
+
+
+def indicator_table(searcher: Searcher) -> IndicatorTable:
+    """The snapshot's records with their documents, built once per snapshot (it is immutable)."""
+    with _TABLES_LOCK:
+        table = _TABLES.get(searcher)
+        if table is None:
+            by_id = {d.id: d for d in searcher.documents}
+            table = IndicatorTable(IndicatorHit(record, by_id[doc_id]) for doc_id, record in searcher.indicator_records
+                                   if doc_id in by_id)
+            _TABLES[searcher] = table
+        return table
+
+
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[^\W_]+", fold_diacritics(text.lower())))
 
@@ -60,27 +84,22 @@ def _key_words(key: str) -> frozenset[str]:
     return frozenset(_words(key) - _GENERIC)
 
 
-def _matches(hit: IndicatorHit, f: IndicatorFilters) -> bool:
-    record, meta = hit.record, hit.document.meta
-    if f.document_id and hit.document.id != f.document_id:
-        return False
+def _matches(record: Indicator, f: RecordFilters) -> bool:
     if f.kind and record.kind != f.kind:
         return False
     if f.year is not None and record.year != f.year:
         return False
     if f.key and record.key != f.key:
         return False
-    for wanted, actual in ((f.province, meta.province), (f.locality, meta.locality)):
-        if wanted and (not actual or place_key(actual) != place_key(wanted)):
-            return False
-    if f.q:
-        wanted_words = _words(f.q)
-        return wanted_words <= (_words(record.indicator) | _words(record.key))
-    return True
+    return not f.q or _words(f.q) <= (_words(record.indicator) | _words(record.key))
 
 
-def find_indicators(hits: Sequence[IndicatorHit], filters: IndicatorFilters) -> list[IndicatorHit]:
-    return [h for h in hits if _matches(h, filters)]
+def find_indicators(searcher: Searcher, filters: Filters, record: RecordFilters) -> list[IndicatorHit]:
+    """The snapshot's records whose document passes ``filters`` and which say what ``record`` asks."""
+    allowed = searcher.document_mask(filters)
+    position = searcher.columns.position
+    return [h for h in indicator_table(searcher)
+            if (allowed is None or allowed[position[h.document.id]]) and _matches(h.record, record)]
 
 
 def compare(hits: Sequence[IndicatorHit], key: str) -> list[IndicatorHit]:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
-from corpus.gazetteer import load_gazetteer
-from index.indicators import IndicatorHit, best_record
-from index.query import place_key, understand
+from answering.indicators import IndicatorHit, best_record, indicator_table
+from index.query import ParsedQuery, parse_query, place_key
 from index.search import Searcher, SearchHit
 from index.textnorm import fold_diacritics
 
@@ -75,27 +73,13 @@ def _sentences(hit: SearchHit) -> list[tuple[int, int]]:
     return spans
 
 
-@lru_cache(maxsize=1)
-def _place_keys() -> frozenset[str]:
-    """Comparison keys of every province and district name longer than three letters, computed once."""
-    gazetteer = load_gazetteer()
-    return frozenset(place_key(n) for n in set(gazetteer.provinces) | set(gazetteer.districts) if len(n) > 3)
-
-
-def _named_places(question: str) -> set[str]:
-    """Province and district names the question mentions (as comparison keys)."""
-    folded = " " + re.sub(r"[^\w]+", " ", place_key(question)) + " "
-    return {key for key in _place_keys() if f" {key} " in folded}
-
-
 def _place_ok(hit: SearchHit, places: set[str]) -> bool:
     meta = hit.document.meta
     return not places or bool({place_key(x) for x in (meta.locality, meta.province) if x} & places)
 
 
-def _field_answer(question: str, hits: Sequence[SearchHit]) -> Answer | None:
+def _field_answer(intent: ParsedQuery, hits: Sequence[SearchHit]) -> Answer | None:
     """"Ai ký …?" and "số hiệu …?" are answered by the signature or number line itself."""
-    intent = understand(question, ())
     for hit in hits:
         meta = hit.document.meta
         value = meta.signer if intent.asks_signer else meta.number if intent.asks_number else None
@@ -108,26 +92,27 @@ def _field_answer(question: str, hits: Sequence[SearchHit]) -> Answer | None:
     return None
 
 
-def answer_question(searcher: Searcher, question: str, hits: Sequence[SearchHit]) -> Answer:
+def answer_question(searcher: Searcher, query: str | ParsedQuery, hits: Sequence[SearchHit]) -> Answer:
     """A numeric question is answered from an indicator record when one fits; otherwise from the passages."""
-    intent = understand(question, ())
-    places = _named_places(question)
-    record = best_record(question, searcher.indicators, places, set(intent.years))
+    query = searcher.parse(query)
+    record = best_record(query.text, indicator_table(searcher), set(query.places), set(query.years))
     if record is not None:
         hit = searcher.hit_at(record.document.id, record.record.start)
         if hit is not None:
             r = record.record
             return Answer(r.figure, 0.95, (Citation(hit, r.start, r.end, r.quote),), record)
-    return extract_answer(question, hits)
+    return extract_answer(query, hits)
 
 
-def extract_answer(question: str, hits: Sequence[SearchHit], max_passages: int = 5) -> Answer:
+def extract_answer(query: str | ParsedQuery, hits: Sequence[SearchHit], max_passages: int = 5) -> Answer:
     """Pick the best-covered sentence among the top passages; for numeric questions, its figure."""
-    field_answer = _field_answer(question, hits[:max_passages])
+    query = query if isinstance(query, ParsedQuery) else parse_query(query)
+    field_answer = _field_answer(query, hits[:max_passages])
     if field_answer is not None:
         return field_answer
+    question = query.text
     wanted = _content_words(question)
-    places = _named_places(question)
+    places = set(query.places)
     numeric = bool(_NUMERIC_CUES.search(question))
     best: tuple[float, SearchHit, int, int] | None = None
     for rank, hit in enumerate(hits[:max_passages]):

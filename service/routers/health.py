@@ -1,21 +1,31 @@
-"""The web page at ``/`` (one static file, no build step) and Prometheus metrics at ``/metrics``."""
+"""``/health`` (what is loaded and how) and ``/metrics`` (Prometheus: request counts and latency by endpoint)."""
 
 from __future__ import annotations
 
 import time
-from importlib import resources
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
-from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.deps import CollectionDep
 
 router = APIRouter(tags=["service"])
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def page() -> str:
-    return (resources.files("service") / "static" / "index.html").read_text(encoding="utf-8")
+@router.get("/health")
+def health(collection: CollectionDep) -> dict[str, Any]:
+    """Trạng thái dịch vụ: số văn bản, số đoạn, trạng thái tìm kiếm ngữ nghĩa."""
+    docs, chunks = collection.store.counts()
+    manifest = collection.manifest() or {}
+    return {
+        "status": "ok",
+        "documents": docs,
+        "chunks": chunks,
+        "dense": collection.searcher().dense_status,
+        "index_built_at": manifest.get("built_at"),
+    }
 
 
 class _Metrics:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 from dataclasses import asdict
 from pathlib import PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Query, UploadFile
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from corpus.load import SUPPORTED_SUFFIXES
 from index.errors import NotFound
-from index.store import StoredDocument
-from service.app import CollectionDep, error_response
+from index.filters import Filters
+from service.deps import CollectionDep, SettingsDep, require_writer
+from service.errors import TooLarge, UnsupportedType, error_response
+from service.serializers import meta_out
 from service.settings import Settings
 
 router = APIRouter(tags=["documents"])
@@ -23,41 +23,6 @@ UPLOAD_CHUNK = 1024 * 1024
 # One upload request may carry this many files at the per-file limit (plus room for the multipart headers).
 UPLOAD_BODY_FILES = 10
 UPLOAD_BODY_OVERHEAD = 1024 * 1024
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _is_loopback(host: str | None) -> bool:
-    if host in ("testclient", "localhost"):
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def require_writer(request: Request) -> None:
-    """Bearer key compared in constant time; with no key configured, only loopback clients may write."""
-    settings = _settings(request)
-    if settings.api_key:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), settings.api_key.encode()):
-            raise HTTPException(401, "writes need 'Authorization: Bearer <TRACUU_API_KEY>'")
-        return
-    if not _is_loopback(request.client.host if request.client else None):
-        raise HTTPException(403, "writes are refused: no TRACUU_API_KEY is configured and the client is not local")
-
-
-
-
-def meta_out(doc: StoredDocument) -> dict[str, Any]:
-    meta = asdict(doc.meta)
-    meta["years"] = list(meta["years"])
-    return {"id": doc.id, "source": doc.source, **meta, "ingested_at": doc.ingested_at}
 
 
 @router.get("/documents")
@@ -72,10 +37,10 @@ def list_documents(
     year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
 ) -> dict[str, Any]:
     """Danh sách văn bản, phân trang, lọc theo địa phương, tỉnh, cấp, loại, năm."""
-    from index.search import SearchFilters, matches_filters
-
-    filters = SearchFilters(locality=locality, province=province, level=level, doc_type=doc_type, year=year)
-    docs = [d for d in collection.searcher().documents if matches_filters(d, filters)]
+    searcher = collection.searcher()
+    allowed = searcher.document_mask(Filters(locality=locality or None, province=province or None,
+                                             level=level or None, doc_type=doc_type or None, year=year))
+    docs = [d for i, d in enumerate(searcher.documents) if allowed is None or allowed[i]]
     return {"total": len(docs), "documents": [meta_out(d) for d in docs[offset : offset + limit]]}
 
 
@@ -100,7 +65,7 @@ async def _read_capped(upload: UploadFile, limit: int) -> bytes:
     while piece := await upload.read(UPLOAD_CHUNK):
         size += len(piece)
         if size > limit:
-            raise HTTPException(413, f"{_safe_name(upload.filename)}: over the upload limit of {limit} bytes")
+            raise TooLarge(f"{_safe_name(upload.filename)}: over the upload limit of {limit} bytes")
         parts.append(piece)
     return b"".join(parts)
 
@@ -127,7 +92,7 @@ class UploadBodyLimit:
         message = f"upload body over the limit of {limit} bytes"
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            await error_response(413, "http_error", message)(scope, receive, send)
+            await error_response(413, TooLarge.code, message)(scope, receive, send)
             return
         received = 0
 
@@ -156,14 +121,14 @@ def _safe_name(name: str | None) -> str:
 
 
 @router.post("/documents", dependencies=[Depends(require_writer)])
-async def upload_documents(request: Request, files: list[UploadFile], collection: CollectionDep) -> dict[str, Any]:
+async def upload_documents(files: list[UploadFile], collection: CollectionDep, settings: SettingsDep) -> dict[str, Any]:
     """Tải lên một hoặc nhiều tệp (.txt, .md, .docx, .pdf); trả về những gì được thêm, thay, bỏ qua, từ chối."""
-    limit = _settings(request).max_upload_bytes
+    limit = settings.max_upload_bytes
     received = []
     for upload in files:
         name = _safe_name(upload.filename)
         if PurePath(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-            raise HTTPException(415, f"{name}: unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}")
+            raise UnsupportedType(f"{name}: unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}")
         received.append((name, await _read_capped(upload, limit)))
     report = collection.ingest(received)
     ids = {d.source: d.id for d in report.documents}

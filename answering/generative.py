@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from answering.extractive import Answer, Citation
 from corpus.errors import TracuuError
-from index.answer import Answer, Citation
 from index.search import SearchHit
 
 SYSTEM_PROMPT = (
@@ -28,6 +28,12 @@ SYSTEM_PROMPT = (
     'Chỉ trả về JSON: {"answer": "...", "citations": [{"passage": <số thứ tự đoạn>, "quote": "<trích nguyên văn>"}]}. '
     'Nếu các đoạn không trả lời được câu hỏi, trả về {"answer": null, "citations": []}.'
 )
+
+
+class NotConfigured(TracuuError):
+    """Generative mode asked for, but no language model endpoint is configured."""
+
+    code = "not_configured"
 
 
 class GenerationError(TracuuError):

@@ -1,0 +1,231 @@
+"""The writer: files parsed (over processes for large batches), tokenised, encoded, stored, and a new generation built.
+
+Everything that changes an index folder goes through :class:`Writer`, under the
+folder's writer lock. Parsing, tokenising and encoding happen before the lock
+is taken, so readers and other writers wait only for the SQLite transaction and
+the rebuild of the derived indexes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from corpus.chunk import ChunkSettings, estimate_tokens
+from corpus.errors import RejectedFile
+from corpus.load import DEFAULT_MAX_BYTES, read_bytes
+from corpus.models import Chunk, ParsedDocument
+from corpus.pipeline import parse_text
+from index.encoders import Embedder
+from index.folder import FORMAT_VERSION, IndexFolder, fingerprint, versions
+from index.lexical import K1, B, LexicalIndex
+from index.store import ChunkStore
+from index.textnorm import TokenizerOptions, pool_chunksize, tokenize_documents, usable_cpus, worker_pool
+from index.vectors import VectorIndex, info_record
+
+PARALLEL_PARSE_MIN_BYTES = 1_000_000  # about 2,500 chunks: below it, starting worker processes costs more than it saves
+HEADER_TOKEN_BUDGET = 64  # title, issuer, place, date and section path in the model's tokens
+
+StoredRows = list[tuple[int, Chunk]]
+Published = Callable[[Path, StoredRows], None]
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Everything that decides what the derived indexes contain; recorded in the manifest."""
+
+    chunking: ChunkSettings = field(default_factory=ChunkSettings)
+    tokenizer: TokenizerOptions = field(default_factory=TokenizerOptions)
+    context_headers: bool = True
+    max_file_bytes: int = DEFAULT_MAX_BYTES
+
+    def record(self) -> dict[str, object]:
+        """The part of the settings a manifest records and an open checks."""
+        return {"chunking": asdict(self.chunking), "tokenizer": asdict(self.tokenizer),
+                "context_headers": self.context_headers}
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    documents: list[ParsedDocument] = field(default_factory=list)
+
+
+def for_embedder(settings: BuildSettings, embedder: Embedder | None) -> BuildSettings:
+    """Chunks sized in the model's own tokens when there is a model; the manifest records which."""
+    chunking = replace(settings.chunking, token_counter="estimate")
+    if embedder:
+        # e5/bge silently cut input past max_seq_length; the context header is encoded with the chunk.
+        room = max(32, embedder.info.max_seq_length - HEADER_TOKEN_BUDGET)
+        chunking = replace(chunking, token_counter=f"tokenizer:{embedder.info.model}",
+                           max_tokens=min(chunking.max_tokens, room),
+                           overlap_tokens=min(chunking.overlap_tokens, room // 8))
+    return replace(settings, chunking=chunking)
+
+
+def lexical_text(chunk_text: str, header: str, settings: BuildSettings) -> str:
+    """What BM25 indexes for a chunk: its context header (unless ablated) and its text."""
+    return f"{header}\n{chunk_text}" if settings.context_headers else chunk_text
+
+
+dense_text = lexical_text  # the encoder sees the same header + text the lexical index sees
+
+
+def parse_file(file: tuple[str, bytes], settings: BuildSettings,
+               counter: Callable[[str], int] = estimate_tokens) -> ParsedDocument | dict[str, str]:
+    """One file parsed, or its rejection as the report lists it (picklable: it runs in worker processes)."""
+    source, data = file
+    try:
+        return parse_text(read_bytes(data, source, settings.max_file_bytes), source, settings.chunking, counter)
+    except RejectedFile as exc:
+        return {"source": exc.source, "reason": exc.reason, "kind": exc.kind}
+
+
+def parse_all(files: Sequence[tuple[str, bytes]], settings: BuildSettings,
+              embedder: Embedder | None) -> Iterator[ParsedDocument | dict[str, str]]:
+    """Each file parsed, or its rejection; in order.
+
+    A large batch is parsed over processes when chunks are sized by estimate
+    (a model's tokenizer stays in this process); parsing is pure per file,
+    so the documents are the same either way.
+    """
+    workers = min(usable_cpus(), len(files))
+    if embedder is None and workers > 1 and sum(len(data) for _, data in files) >= PARALLEL_PARSE_MIN_BYTES:
+        with worker_pool(workers) as pool:
+            yield from pool.map(parse_file, files, itertools.repeat(settings),
+                                chunksize=pool_chunksize(len(files), workers))
+        return
+    counter = embedder.count_tokens if embedder else estimate_tokens
+    for file in files:
+        yield parse_file(file, settings, counter)
+
+
+def lexical_tokens(docs: Sequence[ParsedDocument], settings: BuildSettings) -> list[list[str]]:
+    """Each document's chunks as the lexical index stores them (over processes for large batches)."""
+    return tokenize_documents([[lexical_text(c.text, c.header, settings) for c in doc.chunks] for doc in docs],
+                              settings.tokenizer)
+
+
+class Writer:
+    """Adds, replaces and removes documents, then publishes a new generation through ``published``."""
+
+    def __init__(self, folder: IndexFolder, store: ChunkStore, settings: BuildSettings, embedder: Embedder | None,
+                 published: Published) -> None:
+        self.folder, self.store, self.settings, self.embedder = folder, store, settings, embedder
+        self._published = published
+
+    def ingest(self, files: Iterable[tuple[str, bytes]]) -> IngestReport:
+        """Add, replace or skip each file; a rejected file is reported and the rest still go in."""
+        report = IngestReport()
+        parsed: list[ParsedDocument] = []
+        for doc in parse_all(list(files), self.settings, self.embedder):
+            if isinstance(doc, dict):
+                report.rejected.append(doc)
+            elif self.store.content_hash_of(doc.source) == doc.content_hash:
+                report.unchanged.append(doc.source)  # skipped early: neither tokenised nor encoded
+            else:
+                parsed.append(doc)
+        if parsed:
+            outcome = self.write(parsed, [])
+            lists = {"added": report.added, "replaced": report.replaced, "unchanged": report.unchanged}
+            for doc in parsed:
+                lists[outcome[doc.source]].append(doc.source)
+            report.documents = [doc for doc in parsed if outcome[doc.source] != "unchanged"]
+        return report
+
+    def remove(self, document_ids: Sequence[str]) -> list[str]:
+        """Delete documents by id; returns the ids that existed."""
+        known = {d.id for d in self.store.documents()}
+        present = [d for d in document_ids if d in known]
+        if present:
+            self.write([], present)
+        return present
+
+    def write(self, docs: Sequence[ParsedDocument], remove_ids: Sequence[str]) -> dict[str, str]:
+        """Store documents and deletions in one transaction; say per source whether it was added or replaced.
+
+        That is decided under the writer lock: two writers of one file (threads, or server workers) both
+        saw it absent before the lock, and only the first one adds it.
+        """
+        tokens = lexical_tokens(docs, self.settings)
+        vectors = self._encode(docs)
+        with self.folder.exclusive():
+            outcome = {doc.source: _outcome(self.store.content_hash_of(doc.source), doc.content_hash) for doc in docs}
+            if not remove_ids and set(outcome.values()) == {"unchanged"}:
+                return outcome  # another writer stored these very files meanwhile
+            with self.store.transaction() as db:
+                for doc_id in remove_ids:
+                    ChunkStore.delete_document(db, doc_id)
+                for doc, doc_tokens in zip(docs, tokens, strict=True):
+                    ChunkStore.write_document(db, doc, doc_tokens)
+                if vectors is not None and self.embedder is not None:
+                    chunk_ids = [c.id for doc in docs for c in doc.chunks]
+                    ChunkStore.write_vectors(db, self.embedder.info.model, chunk_ids, vectors)
+            self.rebuild_locked()
+        return outcome
+
+    def _encode(self, docs: Sequence[ParsedDocument]) -> np.ndarray | None:
+        """Embed new chunks before the transaction opens, so the write lock is held briefly."""
+        if self.embedder is None:
+            return None
+        return self.embedder.encode_passages([dense_text(c.text, c.header, self.settings)
+                                              for doc in docs for c in doc.chunks])
+
+    def rebuild(self) -> None:
+        """Derive the lexical (and dense) index from the store into a new generation folder and make it live."""
+        with self.folder.exclusive():
+            self.rebuild_locked()
+
+    def rebuild_locked(self) -> None:
+        staging = self.folder.staging()
+        LexicalIndex.build(self.store.iter_lex_tokens()).save(staging / "lexical")
+        stored = self.store.chunks_in_order()  # read once: the dense build and the new searcher share it
+        dense = self._build_dense(staging, stored)
+        generation = self.store.generation  # read after _build_dense, which may have stored vectors
+        docs, chunk_count = self.store.counts()
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "store_generation": generation,
+            "documents": docs,
+            "chunks": chunk_count,
+            "corpus_fingerprint": fingerprint(self.store.content_hashes()),
+            "lexical": {"library": "bm25s", "method": "lucene", "k1": K1, "b": B},
+            "dense": dense,
+            "versions": versions(),
+            **self.settings.record(),
+        }
+        live = self.folder.publish(staging, generation, manifest)
+        # Load the new snapshot before the old generations go: readers keep the old one until it is swapped.
+        self._published(live, stored)
+        self.folder.collect_garbage(live)
+
+    def _build_dense(self, staging: Path, stored: StoredRows) -> dict[str, object] | None:
+        """FAISS over the stored vectors; chunks without one for this model are encoded now."""
+        if self.embedder is None:
+            return None
+        info = self.embedder.info
+        vectors = self.store.vectors_for(info.model, info.dimension)
+        missing = [chunk for _, chunk in stored if chunk.id not in vectors]
+        if missing:
+            encoded = self.embedder.encode_passages([dense_text(c.text, c.header, self.settings) for c in missing])
+            with self.store.transaction() as db:
+                ChunkStore.write_vectors(db, info.model, [c.id for c in missing], encoded)
+            vectors.update({c.id: v for c, v in zip(missing, encoded, strict=True)})
+        ids = np.array([rowid for rowid, _ in stored], dtype=np.int64)
+        matrix = np.stack([vectors[c.id] for _, c in stored]) if stored else np.zeros((0, info.dimension))
+        index = VectorIndex.build(ids, matrix, info.dimension)
+        index.save(staging / "dense")
+        return info_record(info, index.kind)
+
+
+def _outcome(stored_hash: str | None, new_hash: str) -> str:
+    return "added" if stored_hash is None else "unchanged" if stored_hash == new_hash else "replaced"

@@ -1,0 +1,67 @@
+"""``/search``: passages ranked for a query, with exact citations, as ``POST`` (JSON body) or ``GET`` (parameters)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from index.collection import Collection
+from index.filters import Filters as FilterValues
+from index.timing import Stopwatch
+from service.deps import CollectionDep, SettingsDep, check_query_length
+from service.errors import InvalidRequest
+from service.schemas import MAX_QUERY_CHARS, Filters, SearchMode, SearchRequest, SearchResponse
+from service.serializers import hit_out
+
+router = APIRouter(tags=["search"])
+
+
+def filter_values(filters: Filters) -> FilterValues:
+    """The HTTP filters schema as the value object the index applies."""
+    return FilterValues(**filters.model_dump())
+
+
+def run_search(collection: Collection, request: SearchRequest) -> dict[str, Any]:
+    """One search as the API answers it (the CLI prints the same)."""
+    started = time.perf_counter()
+    watch = Stopwatch()
+    searcher = collection.searcher()
+    hits = searcher.search(request.query, request.k, filter_values(request.filters), request.mode, watch)
+    with watch.stage("serialise"):
+        results = [hit_out(h) for h in hits]
+    return {
+        "query": request.query,
+        "took_ms": round((time.perf_counter() - started) * 1000, 3),
+        "timings_ms": watch.milliseconds(),
+        "mode": request.mode if searcher.dense is not None or request.mode == "lexical" else "lexical",
+        "results": results,
+    }
+
+
+@router.post("/search", response_model=SearchResponse)
+def search_post(body: SearchRequest, collection: CollectionDep, settings: SettingsDep) -> dict[str, Any]:
+    """Tìm các đoạn văn bản liên quan nhất, kèm vị trí trích dẫn chính xác."""
+    check_query_length(body.query, settings)
+    return run_search(collection, body)
+
+
+@router.get("/search", response_model=SearchResponse)
+def search_get(
+    request: Request,
+    collection: CollectionDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, examples=["chỉ tiêu hộ nghèo 2023"])],
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
+    mode: SearchMode = "hybrid",
+) -> dict[str, Any]:
+    """Như ``POST /search``; các bộ lọc là tham số truy vấn (``locality``, ``year``…)."""
+    allowed = {"q", "k", "mode"} | set(Filters.model_fields)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise InvalidRequest(f"unknown parameter(s): {', '.join(unknown)}")
+    filters = {key: request.query_params[key] for key in Filters.model_fields if key in request.query_params}
+    body = SearchRequest.model_validate({"query": q, "k": k, "mode": mode, "filters": filters})
+    check_query_length(body.query, settings)
+    return run_search(collection, body)

@@ -1,0 +1,48 @@
+"""Domain objects as the JSON the API, the page and the CLI show: one function per shape, used everywhere."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from answering.extractive import Answer
+from answering.indicators import IndicatorHit
+from index.search import SearchHit
+from index.store import StoredDocument
+
+
+def meta_out(doc: StoredDocument) -> dict[str, Any]:
+    """A document's metadata, with when it was ingested (the /documents shape)."""
+    return {**document_out(doc), "ingested_at": doc.ingested_at}
+
+
+def document_out(doc: StoredDocument) -> dict[str, Any]:
+    meta = asdict(doc.meta)
+    meta["years"] = list(meta["years"])
+    return {"id": doc.id, "source": doc.source, **meta}
+
+
+def hit_out(hit: SearchHit) -> dict[str, Any]:
+    return {
+        "chunk_id": hit.chunk.id, "score": round(hit.score, 6), "text": hit.chunk.text, "section": hit.chunk.section,
+        "start": hit.chunk.start, "end": hit.chunk.end, "legs": list(hit.legs), "document": document_out(hit.document),
+    }
+
+
+def record_out(hit: IndicatorHit) -> dict[str, Any]:
+    meta = hit.document.meta
+    return {**asdict(hit.record), "locality": meta.locality, "province": meta.province,
+            "document": meta_out(hit.document)}
+
+
+def compare_row(hit: IndicatorHit) -> dict[str, Any]:
+    record, meta = hit.record, hit.document.meta
+    return {"locality": meta.locality, "province": meta.province, "year": record.year, "kind": record.kind,
+            "value": record.value, "value_max": record.value_max, "unit": record.unit,
+            "comparator": record.comparator, "document_id": hit.document.id, "quote": record.quote,
+            "start": record.start, "end": record.end}
+
+
+def citations_out(answer: Answer) -> list[dict[str, Any]]:
+    return [{"chunk_id": c.hit.chunk.id, "document": document_out(c.hit.document), "section": c.hit.chunk.section,
+             "quote": c.quote, "start": c.start, "end": c.end} for c in answer.citations]
