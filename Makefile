@@ -8,7 +8,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test lint index eval bench bench-quick clean chromium audit lock
+.PHONY: run test test-fast lint index eval bench bench-quick clean chromium audit lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,14 @@ chromium:
 lint: $(STAMP)
 	$(BIN)/ruff check corpus index service eval bench tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: $(STAMP) chromium lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The edit-run loop: unit tests only (no large index, no processes, no shared corpus), under a minute.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 # Known vulnerabilities in the locked versions (requirements.lock, written by `make lock`). Not part of
 # `test`: pip-audit asks PyPI's per-version JSON API (or OSV) about every package, which needs the network;

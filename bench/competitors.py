@@ -34,7 +34,7 @@ from importlib import metadata as pkg_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench import collections
+from bench import corpora
 from bench.stats import emit, peak_rss_mb, ratio, rss_mb, summarize_ms
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ def _txtai_missing() -> str | None:
 def _tiny_model() -> tuple[Path | None, str | None]:
     """The random-weight test encoder, built once under var/bench and shared with the other sections."""
     try:
-        return collections.tiny_model(), None
+        return corpora.tiny_model(), None
     except Exception as exc:  # transformers refusing: hybrids are skipped, not fatal
         return None, f"tiny model unavailable: {type(exc).__name__}: {str(exc)[:200]}"
 

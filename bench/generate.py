@@ -35,8 +35,8 @@ from corpus.clean import normalize_unicode
 from corpus.gazetteer import load_gazetteer
 from corpus.load import read_path
 from corpus.pipeline import parse_text
+from eval.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SEED_DOCUMENTS = REPO_ROOT / "corpus" / "documents"
 SHARED_DOCUMENTS = REPO_ROOT.parent / "shared" / "data" / "gov-docs-2004-2010"
 MARKER = "generated.json"

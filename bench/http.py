@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 
 from bench.stats import rss_mb, summarize_ms
+from eval.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_S = 600.0  # opening a 100k-chunk index reads every chunk; a fresh build may also run first
 
 

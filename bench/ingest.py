@@ -39,20 +39,16 @@ from typing import Any
 
 from bench.generate import generate_corpus
 from bench.stats import peak_rss_mb
-from corpus.chunk import chunk_document
-from corpus.clean import clean_text
-from corpus.indicators import extract_indicators
 from corpus.load import read_bytes
 from corpus.models import ParsedDocument
-from corpus.pipeline import content_hash, document_id, parse_text, structure_and_metadata
+from corpus.pipeline import parse_text
+from eval.paths import REPO_ROOT
 from index.collection import Collection
 from index.errors import IndexMismatch
 from index.folder import FORMAT_VERSION
-from index.store import ChunkStore
 from index.textnorm import PARALLEL_MIN_CHUNKS, stored_tokens, usable_cpus
-from index.writer import PARALLEL_PARSE_MIN_BYTES, BuildSettings, dense_text, lexical_text
+from index.writer import PARALLEL_PARSE_MIN_BYTES, dense_text
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO_ROOT / "var" / "bench"
 TARGET_CHUNKS_PER_S = 200.0
 BUILD_RECORD = "bench-build.json"
@@ -83,47 +79,27 @@ class StageClock:
 
 
 def _rates(name: str, wall: float, cpu: float, documents: int, chunks: int) -> dict[str, Any]:
-    return {"stage": name, "seconds": round(wall, 3), "cpu_seconds": round(cpu, 3),
+    return {"stage": name, "seconds": round(wall, 6), "cpu_seconds": round(cpu, 6),
             "docs_per_s": round(documents / wall, 1) if wall else None,
             "chunks_per_s": round(chunks / wall, 1) if wall else None}
 
 
-def _parse_in_stages(path: Path, settings: BuildSettings, clock: StageClock) -> ParsedDocument:
-    """:func:`corpus.pipeline.parse_text`, step by step under the clock."""
-    with clock.stage("read + clean"):
-        raw = read_bytes(path.read_bytes(), path.name, settings.max_file_bytes)
-        text = clean_text(raw)
-    with clock.stage("structure + metadata"):
-        sections, meta = structure_and_metadata(text, raw)
-    with clock.stage("chunking + indicators"):
-        digest, doc_id = content_hash(text), document_id(path.name)
-        chunks = chunk_document(doc_id, digest, text, sections, meta, settings.chunking)
-        indicators = extract_indicators(text, sections, meta)
-    return ParsedDocument(id=doc_id, source=path.name, content_hash=digest, text=text, meta=meta,
-                          sections=tuple(sections), chunks=tuple(chunks), indicators=tuple(indicators))
-
-
 def measure_stages(paths: Sequence[Path], scratch: Path) -> dict[str, Any]:
-    """Per-stage time over ``paths``, one document at a time, then the index writes for all of them."""
-    settings = BuildSettings()
+    """Per-stage time over ``paths``: the parse of each document, then the writer's steps for all of them.
+
+    Both run the production code (:func:`corpus.pipeline.parse_text`, :meth:`index.writer.Writer.write`)
+    with the clock passed in, so the stages cannot drift from what ingestion does.
+    """
     clock = StageClock()
-    docs: list[ParsedDocument] = []
-    tokens: list[list[str]] = []
-    stored_tokens(["Hội đồng nhân dân"], settings.tokenizer)  # pyvi loads its model once per process: not a stage
-    for path in paths:
-        doc = _parse_in_stages(path, settings, clock)
-        with clock.stage("word segmentation + tokens"):
-            tokens.append(stored_tokens([lexical_text(c.text, c.header, settings) for c in doc.chunks],
-                                        settings.tokenizer))
-        docs.append(doc)
-    if docs and parse_text(read_bytes(paths[0].read_bytes(), paths[0].name), paths[0].name) != docs[0]:
-        raise AssertionError("the staged parse no longer matches corpus.pipeline.parse_text; update bench/ingest.py")
     collection = Collection.open(scratch)
-    with clock.stage("index writes: SQLite"), collection.exclusive(), collection.store.transaction() as db:
-        for doc, doc_tokens in zip(docs, tokens, strict=True):
-            ChunkStore.write_document(db, doc, doc_tokens)
-    with clock.stage("index writes: BM25 build + snapshot load"):
-        collection.rebuild()
+    settings = collection.settings
+    stored_tokens(["Hội đồng nhân dân"], settings.tokenizer)  # pyvi loads its model once per process: not a stage
+    docs: list[ParsedDocument] = []
+    for path in paths:
+        with clock.stage("read"):
+            raw = read_bytes(path.read_bytes(), path.name, settings.max_file_bytes)
+        docs.append(parse_text(raw, path.name, settings.chunking, stage=clock.stage))
+    collection.writer.write(docs, [], stage=clock.stage)
     collection.store.close()
     chunks = sum(len(d.chunks) for d in docs)
     stages = [_rates(name, clock.wall[name], clock.cpu[name], len(docs), chunks) for name in clock.wall]
@@ -133,7 +109,7 @@ def measure_stages(paths: Sequence[Path], scratch: Path) -> dict[str, Any]:
 
 def measure_embedding(texts: Sequence[str], sample: int) -> dict[str, Any]:
     """The tiny test encoder on ``sample`` of ``texts``: the encoder's own cost per chunk."""
-    from bench.collections import tiny_model
+    from bench.corpora import tiny_model
     from index.encoders import load_embedder
 
     try:  # the weight-loading progress bar is noise in a benchmark report
@@ -236,7 +212,7 @@ def ensure_index_100k(quick: bool = False) -> Path:
 
 
 def small_set(quick: bool) -> list[Path]:
-    from bench.collections import small_corpus
+    from bench.corpora import small_corpus
 
     files = small_corpus()
     return files[: 5 + QUICK_SHARED_DOCS] if quick else files

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import breakdown, collections, serving, soak
+from bench import breakdown, corpora, serving, soak
 from bench.serving import Target, dev_questions
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -52,14 +52,14 @@ def _section(results: dict[str, Any], name: str, work: Callable[[], dict[str, An
 def _targets(quick: bool, results: dict[str, Any]) -> list[Target]:
     """The served collections: seeds (quick) or the 182 documents, each lexical and with the tiny encoder,
     and (full) the 100,000-chunk collection, with one and with two worker processes."""
-    model = collections.tiny_model()
+    model = corpora.tiny_model()
     if quick:
-        seeds = sorted(collections.SEEDS.glob("*.txt"))
-        return [Target("seeds", collections.ensure_index("seeds", seeds)),
-                Target("seeds+tiny encoder", collections.ensure_index("seeds-tiny", seeds, model), model)]
-    files = collections.small_corpus()
-    targets = [Target(f"{len(files)} documents", collections.ensure_index("small", files)),
-               Target(f"{len(files)} documents+tiny encoder", collections.ensure_index("small-tiny", files, model),
+        seeds = sorted(corpora.SEEDS.glob("*.txt"))
+        return [Target("seeds", corpora.ensure_index("seeds", seeds)),
+                Target("seeds+tiny encoder", corpora.ensure_index("seeds-tiny", seeds, model), model)]
+    files = corpora.small_corpus()
+    targets = [Target(f"{len(files)} documents", corpora.ensure_index("small", files)),
+               Target(f"{len(files)} documents+tiny encoder", corpora.ensure_index("small-tiny", files, model),
                       model)]
     big = results["sections"].get("ingest", {}).get("index_100k")
     if big:

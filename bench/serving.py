@@ -14,8 +14,8 @@ from typing import Any
 
 from bench.http import Request, Server, ask_requests, run_load, search_requests, serving
 from eval.datasets import load_questions
+from eval.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 CONCURRENCY = (1, 8, 32)
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from eval.paths import REPO_ROOT
 from index.search import MODES
 
 if TYPE_CHECKING:
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
     from eval.runner import Config
     from eval.suites import Suite
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def summarise(results: list[QueryResult]) -> dict[str, Any]:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from eval.datasets import Question
 from eval.metrics import QueryResult, contains_answer
+from eval.paths import REPO_ROOT
 from index.collection import BuildSettings, Collection
 from index.folder import FORMAT_VERSION
 from index.search import Mode, SearchHit, SearchOptions
 from index.textnorm import TokenizerOptions
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 EVAL_K = 10
 

@@ -62,8 +62,9 @@ class Collection:
         manifest = collection.manifest()
         if manifest is not None:
             check_manifest(manifest, collection.settings.record(), embedder.info if embedder else None, directory)
-        if manifest is None or manifest.get("store_generation") != collection.store.generation:
-            collection.rebuild()
+        stale = manifest is None or manifest.get("store_generation") != collection.store.generation
+        if stale or (embedder is not None and not (manifest or {}).get("dense")):
+            collection.rebuild()  # a crash left it behind, or an encoder came since: vectors are built now
         return collection
 
     def manifest(self) -> dict[str, object] | None:

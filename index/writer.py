@@ -20,7 +20,7 @@ from corpus.chunk import ChunkSettings, estimate_tokens
 from corpus.errors import RejectedFile
 from corpus.load import DEFAULT_MAX_BYTES, read_bytes
 from corpus.models import Chunk, ParsedDocument
-from corpus.pipeline import parse_text
+from corpus.pipeline import Stage, _untimed, parse_text
 from index.encoders import Embedder
 from index.folder import FORMAT_VERSION, IndexFolder, fingerprint, versions
 from index.lexical import K1, B, LexicalIndex
@@ -149,19 +149,24 @@ class Writer:
             self.write([], present)
         return present
 
-    def write(self, docs: Sequence[ParsedDocument], remove_ids: Sequence[str]) -> dict[str, str]:
+    def write(self, docs: Sequence[ParsedDocument], remove_ids: Sequence[str],
+              stage: Stage = _untimed) -> dict[str, str]:
         """Store documents and deletions in one transaction; say per source whether it was added or replaced.
 
         That is decided under the writer lock: two writers of one file (threads, or server workers) both
-        saw it absent before the lock, and only the first one adds it.
+        saw it absent before the lock, and only the first one adds it. ``stage`` times each step (benchmarks).
         """
-        tokens = lexical_tokens(docs, self.settings)
-        vectors = self._encode(docs)
+        with stage("word segmentation + tokens"):
+            tokens = lexical_tokens(docs, self.settings)
+        vectors = None
+        if self.embedder is not None:
+            with stage("encoding"):
+                vectors = self._encode(docs)
         with self.folder.exclusive():
             outcome = {doc.source: _outcome(self.store.content_hash_of(doc.source), doc.content_hash) for doc in docs}
             if not remove_ids and set(outcome.values()) == {"unchanged"}:
                 return outcome  # another writer stored these very files meanwhile
-            with self.store.transaction() as db:
+            with stage("index writes: SQLite"), self.store.transaction() as db:
                 for doc_id in remove_ids:
                     ChunkStore.delete_document(db, doc_id)
                 for doc, doc_tokens in zip(docs, tokens, strict=True):
@@ -169,7 +174,8 @@ class Writer:
                 if vectors is not None and self.embedder is not None:
                     chunk_ids = [c.id for doc in docs for c in doc.chunks]
                     ChunkStore.write_vectors(db, self.embedder.info.model, chunk_ids, vectors)
-            self.rebuild_locked()
+            with stage("index writes: BM25 build + snapshot load"):
+                self.rebuild_locked()
         return outcome
 
     def _encode(self, docs: Sequence[ParsedDocument]) -> np.ndarray | None:

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from eval.paths import REPO_ROOT, SHARED_DATA
 from index.collection import Collection
 from service.app import create_app
 from service.settings import Settings
+from tests.files import writable_copy
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = REPO_ROOT / "corpus" / "documents"
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +27,12 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert not report.rejected
     collection.store.close()
     return directory
+
+
+@pytest.fixture()
+def index_copy(tmp_path: Path, sample_index: Path) -> Path:
+    """A private, writable copy of the sample index for one test."""
+    return writable_copy(sample_index, tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +52,6 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real sentence-transformers folder with random weights, built offline once per session."""
-    from tests.tiny_model import build_tiny_model
+    from index.encoders.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))

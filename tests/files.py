@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import docx
 
@@ -27,3 +28,10 @@ def declare_size(data: bytes, name: str, size: int) -> bytes:
             return bytes(buffer)
         at = buffer.find(b"PK\x01\x02", at + 4)
     raise AssertionError(f"{name} is not in the archive")
+
+
+def writable_copy(index_dir: Path, parent: Path) -> Path:
+    """A private copy of an index folder under ``parent``, so a test's writes leave the shared one alone."""
+    import shutil
+
+    return Path(shutil.copytree(index_dir, parent / "index"))

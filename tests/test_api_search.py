@@ -107,5 +107,5 @@ def test_responses_say_where_the_time_went(client: TestClient) -> None:
     assert {"filters", "tokenize", "lexical", "fusion", "serialise"} <= set(search["timings_ms"])
     assert sum(search["timings_ms"].values()) <= search["took_ms"] + 0.01
     ask = client.post("/ask", json={"question": "chỉ tiêu hộ nghèo 2023 của Bình Lục?"}).json()
-    assert {"lexical", "fusion", "answer", "serialise"} <= set(ask["timings_ms"])
-    assert all(v >= 0 for v in ask["timings_ms"].values())
+    assert {"understand", "lexical", "fusion", "answer", "serialise"} <= set(ask["timings_ms"])
+    assert sum(ask["timings_ms"].values()) <= ask["took_ms"] + 0.01

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import pytest
@@ -102,10 +101,9 @@ def test_document_view_has_text_sections_and_chunks(client: TestClient) -> None:
 
 
 @pytest.fixture()
-def writable(tmp_path: Path, sample_index: Path):
-    """A private copy of the sample index, so writes do not disturb the shared one."""
-    directory = tmp_path / "index"
-    shutil.copytree(sample_index, directory)
+def writable(index_copy: Path):
+    """Clients over a private copy of the sample index, so writes do not disturb the shared one."""
+    directory = index_copy
 
     def make(api_key: str | None = None) -> TestClient:
         return TestClient(create_app(Settings(index_dir=directory, api_key=api_key, max_upload_bytes=200_000)))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.competitors import (
     BM25S,
     TRACUU_LEXICAL,
@@ -18,6 +20,8 @@ from bench.competitors import (
 )
 from eval.baseline import BaselineIndex
 from eval.datasets import Question
+
+pytestmark = pytest.mark.slow  # builds indexes with txtai and bm25s
 
 FILES = [
     ("binh-luc.txt", "Chỉ tiêu tỷ lệ hộ nghèo năm 2023 của huyện Bình Lục giảm còn 3,7%.\n".encode()),

@@ -6,11 +6,15 @@ import random
 import re
 from pathlib import Path
 
+import pytest
+
 from bench.generate import generate_corpus, move_places, renumber, scale_figures, shift_years
 from corpus.gazetteer import load_gazetteer
 from corpus.load import read_path
 from corpus.pipeline import parse_text
 from tests.conftest import DOCUMENTS
+
+pytestmark = pytest.mark.slow  # generates a synthetic collection
 
 SEEDS = sorted(DOCUMENTS.glob("*.txt"))
 

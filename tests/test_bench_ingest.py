@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.ingest import end_to_end, measure_stages, render
 from corpus.load import read_path
 from corpus.pipeline import parse_text
 from tests.conftest import DOCUMENTS
+
+pytestmark = pytest.mark.slow  # runs the ingestion benchmark
 
 SEEDS = sorted(DOCUMENTS.glob("*.txt"))[:2]
 
@@ -17,7 +21,7 @@ def test_stages_cover_the_pipeline_and_count_its_chunks(tmp_path: Path) -> None:
     expected = sum(len(parse_text(read_path(p), p.name).chunks) for p in SEEDS)
     assert (staged["documents"], staged["chunks"]) == (len(SEEDS), expected)
     assert [s["stage"] for s in staged["stages"]] == [
-        "read + clean", "structure + metadata", "chunking + indicators", "word segmentation + tokens",
+        "read", "clean", "structure + metadata", "chunking + indicators", "word segmentation + tokens",
         "index writes: SQLite", "index writes: BM25 build + snapshot load"]
     assert all(s["seconds"] > 0 and s["chunks_per_s"] > 0 for s in staged["stages"])
     assert len(staged["texts"]) == expected

@@ -16,6 +16,8 @@ import uvicorn
 from service.app import create_app
 from service.settings import Settings
 
+pytestmark = pytest.mark.slow  # starts a server and a browser
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -109,9 +111,9 @@ def test_indicator_view_compares_localities_with_chart_table_and_csv(page) -> No
     assert "Bình Lục" in table and "3,7" in table and "Vĩnh Bảo" in table and "0,46" in table
     assert page.locator("#indicator-chart rect.bar").count() == rows.count()
     assert "format=csv" in (page.get_attribute("#indicator-csv", "href") or "")
-    rows.first.locator(".open-doc").click()
+    rows.filter(has_text="Bình Lục").first.locator(".open-doc").click()
     cited = page.locator("#cited")
     cited.wait_for()
-    assert "3,7%" in cited.inner_text() or "0,46%" in cited.inner_text()
+    assert "3,7%" in cited.inner_text()
     page.screenshot(path=str(Path(os.environ.get("TRACUU_SCREENSHOTS", "/tmp")) / "tracuu-indicators.png"),
                     full_page=True)

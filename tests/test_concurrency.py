@@ -32,6 +32,8 @@ from service.app import create_app
 from service.settings import Settings
 from tests.conftest import DOCUMENTS, REPO_ROOT
 
+pytestmark = pytest.mark.slow  # starts processes and threads against one index
+
 MARKERS = {"A": "alphaxyz", "B": "betaxyz"}
 LINES = {"A": 12, "B": 36}
 DOCS = 4

@@ -16,8 +16,8 @@ from eval.datasets import (
     load_beir,
     load_questions,
 )
+from eval.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DEV_QUESTIONS = REPO_ROOT / "eval" / "questions" / "dev.jsonl"
 ALQAC = REPO_ROOT.parent / "shared" / "data" / "alqac2023"
 

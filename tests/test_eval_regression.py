@@ -11,6 +11,8 @@ from eval.cli import evaluate
 from eval.runner import ablations
 from eval.suites import load_suite
 
+pytestmark = pytest.mark.slow  # builds the 182-document index
+
 # Measured 2026-11-21, lexical mode: dev hit@1 0.896, hit@5 0.982, MRR@10 0.929;
 # dev-distractors hit@1 0.927, hit@5 0.982, MRR@10 0.946; baseline dev MRR@10 0.705.
 DEV_FLOORS = {"hit@1": 0.87, "hit@5": 0.96, "mrr@10": 0.91, "ndcg@10": 0.91}

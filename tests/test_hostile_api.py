@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from service.app import create_app
 from service.routers.documents import upload_body_limit
 from service.schemas import MAX_QUERY_CHARS
 from service.settings import Settings
+from tests.files import writable_copy
 
 SCHEMA = schemathesis.openapi.from_dict(create_app(Settings(index_dir=Path("unused"))).openapi())
 WRITES = {"POST /documents", "DELETE /documents/{document_id}"}
@@ -64,8 +64,7 @@ def _send(client: TestClient, case: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def private_client(tmp_path_factory: pytest.TempPathFactory, sample_index: Path) -> Iterator[TestClient]:
-    directory = tmp_path_factory.mktemp("hostile-api") / "index"
-    shutil.copytree(sample_index, directory)
+    directory = writable_copy(sample_index, tmp_path_factory.mktemp("hostile-api"))
     with TestClient(create_app(Settings(index_dir=directory, max_upload_bytes=200_000))) as test_client:
         yield test_client
 
@@ -167,13 +166,6 @@ def test_index_still_serves_after_hostile_queries(client: TestClient) -> None:
 
 
 # --- access -------------------------------------------------------------------------
-
-@pytest.fixture()
-def index_copy(tmp_path: Path, sample_index: Path) -> Path:
-    directory = tmp_path / "index"
-    shutil.copytree(sample_index, directory)
-    return directory
-
 
 UPLOAD = [("files", ("thong-bao.txt", "Thông báo kết luận của Chủ tịch UBND huyện về công tác phòng chống lụt bão"
                      .encode(), "text/plain"))]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import time
 import tracemalloc
 import zipfile
@@ -200,9 +199,8 @@ def test_form_drawn_a_thousand_times_is_stopped_by_the_operation_budget(monkeypa
 # --- upload names -----------------------------------------------------------------
 
 @pytest.fixture()
-def private_app(tmp_path: Path, sample_index: Path) -> Iterator[tuple[TestClient, Path]]:
-    directory = tmp_path / "index"
-    shutil.copytree(sample_index, directory)
+def private_app(index_copy: Path) -> Iterator[tuple[TestClient, Path]]:
+    directory = index_copy
     with TestClient(create_app(Settings(index_dir=directory, max_upload_bytes=200_000))) as client:
         yield client, directory
 

@@ -15,8 +15,10 @@ import pytest
 from corpus.clean import normalize_unicode
 from corpus.models import ParsedDocument
 from corpus.pipeline import parse_path
+from eval.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # reads the shared corpus
+
 GOV_DOCS = REPO_ROOT.parent / "shared" / "data" / "gov-docs-2004-2010"
 EXPECTED_COUNT = 177
 

@@ -21,6 +21,8 @@ from service.settings import get_settings
 from tests.conftest import DOCUMENTS
 from tests.test_collection import _shortened, assert_consistent
 
+pytestmark = pytest.mark.slow  # builds indexes with an encoder and copies them
+
 SEEDS = sorted(DOCUMENTS.glob("*.txt"))
 QUERIES = ["chỉ tiêu hộ nghèo năm 2023", "thu ngân sách nhà nước", "kinh tế xã hội Bình Giang"]
 

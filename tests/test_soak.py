@@ -8,8 +8,9 @@ import pytest
 
 from bench.soak import MAX_GROWTH_MB, soak
 
+pytestmark = pytest.mark.slow  # starts a server under load
 
-@pytest.mark.slow
+
 def test_mixed_load_at_concurrency_16_has_no_errors_and_flat_memory(sample_index: Path) -> None:
     result = soak(sample_index, seconds=12.0, concurrency=16, max_requests=5_000)
     assert result["n"] > 100, result  # the loop ran, bounded by time

@@ -16,7 +16,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # run as a script: the packages are not importable yet
 sys.path.insert(0, str(ROOT))
 
 from corpus.clean import clean_text  # noqa: E402

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DOCUMENTS = Path(__file__).resolve().parents[1] / "corpus" / "documents"
+import corpus
+
+DOCUMENTS = Path(corpus.__file__).resolve().parent / "documents"  # the sample documents the vocabulary is learnt from
 
 
 def build_tiny_model(target: Path, dimension: int = 32, max_length: int = 128) -> Path:
@@ -18,6 +20,8 @@ def build_tiny_model(target: Path, dimension: int = 32, max_length: int = 128) -
 
     torch.manual_seed(0)
     texts = [p.read_text(encoding="utf-8") for p in sorted(DOCUMENTS.glob("*.txt"))]
+    if not texts:
+        raise FileNotFoundError(f"no sample documents in {DOCUMENTS} to learn the tiny vocabulary from")
     raw = Tokenizer(WordPiece(unk_token="[UNK]"))
     raw.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Lowercase()])
     raw.pre_tokenizer = pre_tokenizers.BertPreTokenizer()

@@ -15,11 +15,11 @@ import json
 import shutil
 from pathlib import Path
 
+from eval.paths import REPO_ROOT
 from index.collection import Collection
 from index.encoders import load_embedder
 from index.folder import FORMAT_VERSION
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO_ROOT / "var" / "bench"
 SEEDS = REPO_ROOT / "corpus" / "documents"
 SHARED_DOCS = REPO_ROOT.parent / "shared" / "data" / "gov-docs-2004-2010"
@@ -39,7 +39,7 @@ def tiny_model() -> Path:
     folder = BENCH_DIR / "tiny-model"
     model = folder / "tiny-st"
     if not (model / "modules.json").exists():
-        from tests.tiny_model import build_tiny_model
+        from index.encoders.tiny import build_tiny_model
 
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
