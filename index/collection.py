@@ -26,7 +26,7 @@ from index.lexical import LexicalIndex
 from index.search import Searcher, SearchOptions
 from index.store import ChunkStore
 from index.vectors import DenseRetriever, VectorIndex
-from index.writer import BuildSettings, IngestReport, StoredRows, Writer, for_embedder
+from index.writer import BuildSettings, IngestReport, StoredRows, Writer, for_embedder, load_restorer
 
 RELOAD_CHECK_S = 0.5  # how stale a server's view may be of a write made by another process
 
@@ -112,7 +112,7 @@ class Collection:
             dense = DenseRetriever(self.embedder, VectorIndex.load(live / "dense"), rowids)
         return Searcher([chunk for _, chunk in stored], self.store.documents(), LexicalIndex.load(live / "lexical"),
                         dense=dense, dense_status=self.dense_status, options=self.search_options,
-                        indicators=self.store.indicators())
+                        indicators=self.store.indicators(), restorer=load_restorer(live))
 
     def _install(self, live: Path, stored: StoredRows) -> None:
         """Called by the writer with each generation it publishes: readers switch to it at this assignment."""

@@ -39,6 +39,11 @@ class ParsedQuery:
     numbers: frozenset[str]  # document numbers, as number_key()
     asks_signer: bool = False
     asks_number: bool = False
+    restored: str = ""  # what the encoder reads: the normalised text, with diacritics restored when typed without
+
+    @property
+    def dense_text(self) -> str:
+        return self.restored or self.normalized
 
 
 def place_key(name: str) -> str:

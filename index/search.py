@@ -10,7 +10,7 @@ batch path holds logic.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
@@ -20,6 +20,7 @@ from index.errors import SearchError
 from index.filters import DocumentColumns, Filters
 from index.lexical import LexicalIndex
 from index.query import ParsedQuery, number_key, parse_query, place_key
+from index.restore import DiacriticRestorer
 from index.store import StoredDocument
 from index.textnorm import TokenizerOptions, query_tokens
 from index.timing import Stopwatch
@@ -28,6 +29,7 @@ Mode = Literal["hybrid", "lexical", "dense"]
 MODES: tuple[str, ...] = get_args(Mode)  # the one list every edge (HTTP, CLI, eval) offers
 RRF_K = 60  # Cormack et al. 2009: k=60 damps the head of each ranking without flattening it
 OVERFETCH = 5  # each leg ranks k*OVERFETCH candidates (at least 50) before fusion
+COLLAPSE_DEPTH = 10  # passages ranked per document asked for when collapsing (at least 100)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class SearchOptions:
     boosts: Boosts | None = field(default_factory=Boosts)
     lexical_weight: float = 1.0
     dense_weight: float = 1.0
+    rrf_k: int = RRF_K
+    restore_diacritics: bool = True  # the dense leg reads "chỉ tiêu hộ nghèo" for "chi tieu ho ngheo"
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,23 @@ class SearchHit:
     document: StoredDocument
     score: float
     legs: tuple[str, ...]
+    more_in_document: int | None = None  # with collapse: how many other passages of this document matched
+
+
+def collapse_by_document(hits: Sequence[SearchHit], k: int) -> list[SearchHit]:
+    """The best passage of each document, documents in the order of their best passage, with the count of the rest.
+
+    "Which places decided X" is answered by documents, not passages: without collapse one long resolution can
+    fill the first page with its own paragraphs.
+    """
+    best: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for i, hit in enumerate(hits):
+        doc = hit.document.id
+        best.setdefault(doc, i)
+        counts[doc] = counts.get(doc, 0) + 1
+    order = sorted(best.values())[:k]
+    return [replace(hits[i], more_in_document=counts[hits[i].document.id] - 1) for i in order]
 
 
 class DenseLeg(Protocol):
@@ -101,6 +122,7 @@ class Searcher:
         dense_status: dict[str, str] | None = None,
         options: SearchOptions | None = None,
         indicators: Sequence[tuple[str, Indicator]] = (),
+        restorer: DiacriticRestorer | None = None,
     ) -> None:
         self.chunks = chunks
         self.documents = documents
@@ -108,6 +130,7 @@ class Searcher:
         self.dense = dense
         self.dense_status = dense_status or {"status": "unavailable", "reason": "no embedding model configured"}
         self.options = options or SearchOptions()
+        self.restorer = restorer  # learnt from this generation's own text (see index.restore)
         self.columns = DocumentColumns(documents)
         self._doc_pos = self.columns.position
         self.doc_of_row = np.array([self._doc_pos[c.document_id] for c in chunks], dtype=np.int64)
@@ -186,14 +209,27 @@ class Searcher:
     # -- the batch path -----------------------------------------------------
 
     def parse(self, query: str | ParsedQuery) -> ParsedQuery:
-        """The query parsed once, with this collection's own place names known (a parsed one passes through)."""
-        return query if isinstance(query, ParsedQuery) else parse_query(query, self._places.keys())
+        """The query parsed once, with this collection's own place names known (a parsed one passes through).
+
+        A query typed without diacritics gets them restored for the encoder, which never saw "ho ngheo" in
+        the documents; the lexical leg keeps matching the folded forms.
+        """
+        if isinstance(query, ParsedQuery):
+            return query
+        parsed = parse_query(query, self._places.keys())
+        if not parsed.accented and self.restorer is not None and self.options.restore_diacritics:
+            parsed = replace(parsed, restored=self.restorer.restore(parsed.normalized))
+        return parsed
 
     def search_batch(
         self, queries: Sequence[str | ParsedQuery], k: int = 10, filters: Filters | None = None, mode: Mode = "hybrid",
-        watch: Stopwatch | None = None,
+        watch: Stopwatch | None = None, collapse: bool = False,
     ) -> list[list[SearchHit]]:
-        """Rank chunks for each query; ``watch`` (optional) collects seconds per stage."""
+        """Rank chunks for each query; ``watch`` (optional) collects seconds per stage.
+
+        With ``collapse`` the k results are documents (their best passage each, see :func:`collapse_by_document`),
+        ranked from a deeper list of passages.
+        """
         if mode == "dense" and self.dense is None:
             raise SearchError(f"dense search is unavailable: {self.dense_status.get('reason', 'no model')}")
         watch = watch or Stopwatch()
@@ -202,9 +238,10 @@ class Searcher:
         with watch.stage("filters"):
             doc_allowed = self.document_mask(filters)
             row_allowed = doc_allowed[self.doc_of_row] if doc_allowed is not None else None
-        depth = max(50, k * OVERFETCH)
+        wanted = max(k * COLLAPSE_DEPTH, 100) if collapse else k
+        depth = max(50, wanted * OVERFETCH)
         use_dense = self.dense is not None and mode in ("hybrid", "dense")
-        dense_results = self.dense.search_batch([p.normalized for p in parsed], depth, row_allowed, watch) \
+        dense_results = self.dense.search_batch([p.dense_text for p in parsed], depth, row_allowed, watch) \
             if use_dense and self.dense else None
         results = []
         for qi, query in enumerate(parsed):
@@ -214,12 +251,13 @@ class Searcher:
             if dense_results is not None:
                 rankings["dense"] = [row for row, _ in dense_results[qi]]
             with watch.stage("fusion"):
-                results.append(self._fuse(query, rankings, k))
+                hits = self._fuse(query, rankings, wanted)
+                results.append(collapse_by_document(hits, k) if collapse else hits)
         return results
 
     def search(self, query: str | ParsedQuery, k: int = 10, filters: Filters | None = None,
-               mode: Mode = "hybrid", watch: Stopwatch | None = None) -> list[SearchHit]:
-        return self.search_batch([query], k, filters, mode, watch)[0]
+               mode: Mode = "hybrid", watch: Stopwatch | None = None, collapse: bool = False) -> list[SearchHit]:
+        return self.search_batch([query], k, filters, mode, watch, collapse)[0]
 
     def _lexical_ranking(self, query: ParsedQuery, depth: int, row_allowed: np.ndarray | None,
                          watch: Stopwatch) -> list[int]:
@@ -234,7 +272,7 @@ class Searcher:
     def _fuse(self, intent: ParsedQuery, rankings: dict[str, list[int]], k: int) -> list[SearchHit]:
         live = {leg: rows for leg, rows in rankings.items() if rows}
         weights = {"lexical": self.options.lexical_weight, "dense": self.options.dense_weight}
-        fused = fuse_rrf(live, weights)
+        fused = fuse_rrf(live, weights, self.options.rrf_k)
         if not fused:
             return []
         boost = self._doc_boost(intent)

@@ -9,6 +9,7 @@ the rebuild of the derived indexes.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -24,6 +25,7 @@ from corpus.pipeline import Stage, _untimed, parse_text
 from index.encoders import Embedder
 from index.folder import FORMAT_VERSION, IndexFolder, fingerprint, versions
 from index.lexical import K1, B, LexicalIndex
+from index.restore import DiacriticRestorer
 from index.store import ChunkStore
 from index.textnorm import TokenizerOptions, pool_chunksize, tokenize_documents, usable_cpus, worker_pool
 from index.vectors import VectorIndex, info_record
@@ -193,7 +195,8 @@ class Writer:
     def rebuild_locked(self) -> None:
         staging = self.folder.staging()
         LexicalIndex.build(self.store.iter_lex_tokens()).save(staging / "lexical")
-        stored = self.store.chunks_in_order()  # read once: the dense build and the new searcher share it
+        stored = self.store.chunks_in_order()  # read once: the dense build, the restorer and the searcher share it
+        save_restorer(DiacriticRestorer.from_texts(chunk.text for _, chunk in stored), staging)
         dense = self._build_dense(staging, stored)
         generation = self.store.generation  # read after _build_dense, which may have stored vectors
         docs, chunk_count = self.store.counts()
@@ -231,6 +234,22 @@ class Writer:
         index = VectorIndex.build(ids, matrix, info.dimension)
         index.save(staging / "dense")
         return info_record(info, index.kind)
+
+
+RESTORER_FILE = "diacritics.json"
+
+
+def save_restorer(restorer: DiacriticRestorer, generation_dir: Path) -> None:
+    """The collection's accent statistics beside its lexical index: plain JSON, readable, no pickle."""
+    text = json.dumps(restorer.to_json(), ensure_ascii=False, separators=(",", ":"))
+    (generation_dir / RESTORER_FILE).write_text(text, encoding="utf-8")
+
+
+def load_restorer(generation_dir: Path) -> DiacriticRestorer | None:
+    path = generation_dir / RESTORER_FILE
+    if not path.exists():
+        return None
+    return DiacriticRestorer.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
 def _outcome(stored_hash: str | None, new_hash: str) -> str:

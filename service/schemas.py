@@ -48,6 +48,9 @@ class SearchRequest(BaseModel):
     k: int = Field(10, ge=1, le=100)
     filters: Filters = Field(default_factory=lambda: Filters())
     mode: SearchMode = "hybrid"
+    collapse: Literal["document"] | None = Field(
+        None, description="'document': the best passage of each document, ranked by document (which places "
+                          "decided X), each with the number of its other matching passages")
 
 
 class DocumentOut(BaseModel):
@@ -75,6 +78,7 @@ class SearchResult(BaseModel):
     end: int
     legs: list[str]
     document: DocumentOut
+    more_in_document: int | None = Field(None, description="with collapse: other matching passages of the document")
 
 
 TIMINGS_DOC = "milliseconds per stage: filters, tokenize, lexical, encode, vector, fusion, answer, serialise"
@@ -82,6 +86,7 @@ TIMINGS_DOC = "milliseconds per stage: filters, tokenize, lexical, encode, vecto
 
 class SearchResponse(BaseModel):
     query: str
+    understood_as: str | None = Field(None, description="the query with diacritics restored, when typed without")
     took_ms: float
     timings_ms: dict[str, float] = Field(default_factory=dict, description=TIMINGS_DOC)
     mode: str

@@ -26,6 +26,7 @@ def hit_out(hit: SearchHit) -> dict[str, Any]:
     return {
         "chunk_id": hit.chunk.id, "score": round(hit.score, 6), "text": hit.chunk.text, "section": hit.chunk.section,
         "start": hit.chunk.start, "end": hit.chunk.end, "legs": list(hit.legs), "document": document_out(hit.document),
+        "more_in_document": hit.more_in_document,
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
@@ -28,11 +28,14 @@ def run_search(collection: Collection, request: SearchRequest) -> dict[str, Any]
     started = time.perf_counter()
     watch = Stopwatch()
     searcher = collection.searcher()
-    hits = searcher.search(request.query, request.k, filter_values(request.filters), request.mode, watch)
+    query = searcher.parse(request.query)
+    hits = searcher.search(query, request.k, filter_values(request.filters), request.mode, watch,
+                           collapse=request.collapse == "document")
     with watch.stage("serialise"):
         results = [hit_out(h) for h in hits]
     return {
         "query": request.query,
+        "understood_as": query.restored if query.restored and query.restored != query.normalized else None,
         "took_ms": round((time.perf_counter() - started) * 1000, 3),
         "timings_ms": watch.milliseconds(),
         "mode": request.mode if searcher.dense is not None or request.mode == "lexical" else "lexical",
@@ -55,13 +58,14 @@ def search_get(
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, examples=["chỉ tiêu hộ nghèo 2023"])],
     k: Annotated[int, Query(ge=1, le=100)] = 10,
     mode: SearchMode = "hybrid",
+    collapse: Literal["document"] | None = None,
 ) -> dict[str, Any]:
     """Như ``POST /search``; các bộ lọc là tham số truy vấn (``locality``, ``year``…)."""
-    allowed = {"q", "k", "mode"} | set(Filters.model_fields)
+    allowed = {"q", "k", "mode", "collapse"} | set(Filters.model_fields)
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         raise InvalidRequest(f"unknown parameter(s): {', '.join(unknown)}")
     filters = {key: request.query_params[key] for key in Filters.model_fields if key in request.query_params}
-    body = SearchRequest.model_validate({"query": q, "k": k, "mode": mode, "filters": filters})
+    body = SearchRequest.model_validate({"query": q, "k": k, "mode": mode, "filters": filters, "collapse": collapse})
     check_query_length(body.query, settings)
     return run_search(collection, body)

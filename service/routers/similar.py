@@ -1,4 +1,4 @@
-"""``POST /similar``: what other localities decided on the matter of a passage, grouped by place."""
+"""``POST /similar``: what other localities decided on the matter of a passage, one entry per document, by place."""
 
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def similar(body: SimilarRequest, collection: CollectionDep) -> dict[str, Any]:
         if source is None:
             raise NotFound(f"no chunk with id {body.chunk_id!r}")
     query = source.chunk.text if source else str(body.text)
-    candidates = searcher.search(query, min(500, body.k * 10 + 20), filter_values(body.filters))
+    # One entry per other document, its best passage first: the same hybrid retrieval as /search, collapsed.
+    candidates = searcher.search(query, min(200, body.k * 3 + 10), filter_values(body.filters), collapse=True)
     kept = [hit for hit in candidates if _kept(hit, source, body)][: body.k]
     return {"results": [hit_out(h) for h in kept], "groups": _group(kept),
             "took_ms": round((time.perf_counter() - started) * 1000, 3)}
