@@ -33,7 +33,7 @@ from pathlib import Path
 from index.encoders import EmbedderInfo
 from index.errors import IndexMismatch
 
-FORMAT_VERSION = 2  # 2: indicator records in the store
+FORMAT_VERSION = 3  # 2: indicator records in the store; 3: embeddings keyed by text hash, diacritics.json
 KEEP_GENERATIONS = 2
 STORE_NAME = "store.sqlite"
 POINTER_NAME = "CURRENT"

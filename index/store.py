@@ -52,13 +52,17 @@ CREATE TABLE IF NOT EXISTS indicators (
     PRIMARY KEY (document_id, ordinal)
 );
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS vectors (
-    chunk_id TEXT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+DROP TABLE IF EXISTS vectors;
+CREATE TABLE IF NOT EXISTS embeddings (
+    text_hash TEXT NOT NULL,
     model TEXT NOT NULL,
     vector BLOB NOT NULL,
-    PRIMARY KEY (chunk_id, model)
+    PRIMARY KEY (text_hash, model)
 );
 """
+# Embeddings are keyed by what the encoder read (sha256 of the chunk's header + text) and the encoder, not by
+# chunk id: a re-ingested, replaced or restored document, or a rebuild after a setting that leaves chunk text
+# alone, finds its vectors and encodes nothing. (Format 2 kept them per chunk id in "vectors", dropped above.)
 
 
 @dataclass(frozen=True)
@@ -198,18 +202,27 @@ class ChunkStore:
         )
 
     @staticmethod
-    def write_vectors(db: sqlite3.Connection, model: str, chunk_ids: Sequence[str], vectors: np.ndarray) -> None:
-        """Embeddings are kept per model so a rebuild re-encodes only chunks that have none."""
+    def write_vectors(db: sqlite3.Connection, model: str, text_hashes: Sequence[str], vectors: np.ndarray) -> None:
+        """Embeddings per model and text, so nothing already encoded is ever encoded again."""
         db.executemany(
-            "INSERT OR REPLACE INTO vectors(chunk_id, model, vector) VALUES (?, ?, ?)",
-            [(cid, model, np.asarray(v, dtype=np.float32).tobytes())
-             for cid, v in zip(chunk_ids, vectors, strict=True)],
+            "INSERT OR REPLACE INTO embeddings(text_hash, model, vector) VALUES (?, ?, ?)",
+            [(key, model, np.asarray(v, dtype=np.float32).tobytes())
+             for key, v in zip(text_hashes, vectors, strict=True)],
         )
 
     def vectors_for(self, model: str, dimension: int) -> dict[str, np.ndarray]:
-        rows = self._db.execute("SELECT chunk_id, vector FROM vectors WHERE model = ?", (model,))
-        found = {cid: np.frombuffer(blob, dtype=np.float32) for cid, blob in rows}
-        return {cid: v for cid, v in found.items() if v.shape == (dimension,)}
+        """text hash → vector for one encoder (vectors of another dimension, from a changed model, are ignored)."""
+        rows = self._db.execute("SELECT text_hash, vector FROM embeddings WHERE model = ?", (model,))
+        found = {key: np.frombuffer(blob, dtype=np.float32) for key, blob in rows}
+        return {key: v for key, v in found.items() if v.shape == (dimension,)}
+
+    @staticmethod
+    def prune_vectors(db: sqlite3.Connection, model: str, keep: set[str]) -> int:
+        """Drop one encoder's embeddings of texts no chunk has any more; returns how many went."""
+        stale = [(key, model) for (key,) in db.execute("SELECT text_hash FROM embeddings WHERE model = ?", (model,))
+                 if key not in keep]
+        db.executemany("DELETE FROM embeddings WHERE text_hash = ? AND model = ?", stale)
+        return len(stale)
 
     @staticmethod
     def delete_document(db: sqlite3.Connection, document_id: str) -> bool:

@@ -8,6 +8,7 @@ the rebuild of the derived indexes.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import time
@@ -79,6 +80,11 @@ def lexical_text(chunk_text: str, header: str, settings: BuildSettings) -> str:
 
 
 dense_text = lexical_text  # the encoder sees the same header + text the lexical index sees
+
+
+def embedding_key(text: str) -> str:
+    """What an embedding is stored under (with the encoder's name): the hash of the text the encoder read."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def parse_file(file: tuple[str, bytes], settings: BuildSettings,
@@ -163,7 +169,7 @@ class Writer:
         vectors = None
         if self.embedder is not None:
             with stage("encoding"):
-                vectors = self._encode(docs)
+                vectors = self._encode(docs)  # (text hashes, vectors) of the texts not encoded before
         with self.folder.exclusive():
             outcome = {doc.source: _outcome(self.store.content_hash_of(doc.source), doc.content_hash) for doc in docs}
             if not remove_ids and set(outcome.values()) == {"unchanged"}:
@@ -174,18 +180,20 @@ class Writer:
                 for doc, doc_tokens in zip(docs, tokens, strict=True):
                     ChunkStore.write_document(db, doc, doc_tokens)
                 if vectors is not None and self.embedder is not None:
-                    chunk_ids = [c.id for doc in docs for c in doc.chunks]
-                    ChunkStore.write_vectors(db, self.embedder.info.model, chunk_ids, vectors)
+                    ChunkStore.write_vectors(db, self.embedder.info.model, *vectors)
             with stage("index writes: BM25 build + snapshot load"):
                 self.rebuild_locked()
         return outcome
 
-    def _encode(self, docs: Sequence[ParsedDocument]) -> np.ndarray | None:
-        """Embed new chunks before the transaction opens, so the write lock is held briefly."""
+    def _encode(self, docs: Sequence[ParsedDocument]) -> tuple[list[str], np.ndarray] | None:
+        """Embed the chunks whose text this encoder has not seen, before the transaction opens (a short lock)."""
         if self.embedder is None:
             return None
-        return self.embedder.encode_passages([dense_text(c.text, c.header, self.settings)
-                                              for doc in docs for c in doc.chunks])
+        texts = {embedding_key(t): t for t in (dense_text(c.text, c.header, self.settings)
+                                                for doc in docs for c in doc.chunks)}
+        known = self.store.vectors_for(self.embedder.info.model, self.embedder.info.dimension)
+        keys = [key for key in texts if key not in known]
+        return keys, self.embedder.encode_passages([texts[key] for key in keys])
 
     def rebuild(self) -> None:
         """Derive the lexical (and dense) index from the store into a new generation folder and make it live."""
@@ -218,19 +226,24 @@ class Writer:
         self.folder.collect_garbage(live)
 
     def _build_dense(self, staging: Path, stored: StoredRows) -> dict[str, object] | None:
-        """FAISS over the stored vectors; chunks without one for this model are encoded now."""
+        """FAISS over the stored vectors; texts without one for this encoder are encoded now."""
         if self.embedder is None:
             return None
         info = self.embedder.info
+        keys = [embedding_key(dense_text(c.text, c.header, self.settings)) for _, c in stored]
         vectors = self.store.vectors_for(info.model, info.dimension)
-        missing = [chunk for _, chunk in stored if chunk.id not in vectors]
+        missing = {key: chunk for key, (_, chunk) in zip(keys, stored, strict=True) if key not in vectors}
         if missing:
-            encoded = self.embedder.encode_passages([dense_text(c.text, c.header, self.settings) for c in missing])
+            encoded = self.embedder.encode_passages([dense_text(c.text, c.header, self.settings)
+                                                     for c in missing.values()])
             with self.store.transaction() as db:
-                ChunkStore.write_vectors(db, info.model, [c.id for c in missing], encoded)
-            vectors.update({c.id: v for c, v in zip(missing, encoded, strict=True)})
+                ChunkStore.write_vectors(db, info.model, list(missing), encoded)
+            vectors.update(zip(missing, encoded, strict=True))
+        if len(vectors) > 2 * len(set(keys)) + 1000:  # texts gone from the collection: keep at most as many again
+            with self.store.transaction() as db:
+                ChunkStore.prune_vectors(db, info.model, set(keys))
         ids = np.array([rowid for rowid, _ in stored], dtype=np.int64)
-        matrix = np.stack([vectors[c.id] for _, c in stored]) if stored else np.zeros((0, info.dimension))
+        matrix = np.stack([vectors[key] for key in keys]) if stored else np.zeros((0, info.dimension))
         index = VectorIndex.build(ids, matrix, info.dimension)
         index.save(staging / "dense")
         return info_record(info, index.kind)

@@ -21,8 +21,10 @@ from index.collection import BuildSettings, Collection
 from index.encoders import Embedder, load_embedder
 from index.errors import IndexMismatch
 from index.filters import Filters as SearchFilters
+from index.folder import FORMAT_VERSION
 from index.lexical import LexicalIndex
 from index.vectors import DenseRetriever, VectorIndex
+from index.writer import dense_text, embedding_key
 from tests.conftest import DOCUMENTS, REPO_ROOT
 
 SEEDS = sorted(DOCUMENTS.glob("*.txt"))
@@ -158,7 +160,6 @@ ORPHANS_AND_DUPLICATES = {
     "documents without a chunk": "SELECT COUNT(*) FROM documents WHERE id NOT IN (SELECT document_id FROM chunks)",
     "indicators without a document":
         "SELECT COUNT(*) FROM indicators WHERE document_id NOT IN (SELECT id FROM documents)",
-    "vectors without a chunk": "SELECT COUNT(*) FROM vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)",
     "duplicate chunk ids": "SELECT COUNT(*) - COUNT(DISTINCT id) FROM chunks",
     "duplicate document ids": "SELECT COUNT(*) - COUNT(DISTINCT id) FROM documents",
     "duplicate document sources": "SELECT COUNT(*) - COUNT(DISTINCT source) FROM documents",
@@ -210,10 +211,12 @@ def _check_store(path: Path, embedder: Embedder | None, expected_chunks: dict[st
         assert all(texts[doc][start:end] == text for _, _, doc, start, end, text in rows)
         if embedder is not None:
             info = embedder.info
-            vectors = db.execute("SELECT chunk_id, length(vector) FROM vectors WHERE model = ?",
-                                 (info.model,)).fetchall()
-            assert sorted(cid for cid, _ in vectors) == sorted(r[1] for r in rows), "not one vector per chunk"
-            assert {size for _, size in vectors} <= {4 * info.dimension}
+            vectors = dict(db.execute("SELECT text_hash, length(vector) FROM embeddings WHERE model = ?",
+                                      (info.model,)).fetchall())
+            read = [embedding_key(dense_text(text, header, BuildSettings()))
+                    for text, header in db.execute("SELECT text, header FROM chunks ORDER BY rowid")]
+            assert all(key in vectors for key in read), "a chunk without its vector"
+            assert set(vectors.values()) <= {4 * info.dimension}
         generation = int(db.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()[0])
     return IndexState(documents, tuple(r[1] for r in rows), tuple(r[0] for r in rows), generation)
 
@@ -427,4 +430,40 @@ def _answer(directory: Path, embedder: Embedder) -> list[tuple[str, float]]:
 def test_health_of_manifest_json_is_readable(seeded: Collection) -> None:
     live = (seeded.directory / "CURRENT").read_text()
     data = json.loads((seeded.directory / live / "manifest.json").read_text(encoding="utf-8"))
-    assert data["format_version"] == 2
+    assert data["format_version"] == FORMAT_VERSION == 3
+
+
+class CountingEmbedder:
+    """The tiny encoder, counting the passages it is asked to encode."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.info, self.encoded = inner, inner.info, 0
+
+    def encode_passages(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        self.encoded += len(texts)
+        return self.inner.encode_passages(texts)
+
+    def encode_queries(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        return self.inner.encode_queries(texts)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+
+@pytest.mark.slow  # encodes with the tiny model
+def test_nothing_already_encoded_is_encoded_again(tmp_path: Path, embedder: Embedder) -> None:
+    counting = CountingEmbedder(embedder)
+    collection = Collection.open(tmp_path / "index", embedder=counting)
+    first = collection.ingest_paths(SEEDS[:2])
+    chunks = collection.store.counts()[1]
+    assert first.added and counting.encoded == chunks
+    collection.rebuild()  # a rebuild reads the stored vectors
+    assert counting.encoded == chunks
+    text = SEEDS[0].read_text(encoding="utf-8")
+    replaced = collection.ingest([(SEEDS[0].name, (text + "\n\nPhụ lục: danh mục công trình bổ sung.\n").encode())])
+    assert replaced.replaced == [SEEDS[0].name]
+    assert 0 < counting.encoded - chunks <= 3  # only the chunks whose text changed (the last one or two)
+    collection.remove([collection.store.documents()[0].id])
+    before = counting.encoded
+    collection.ingest_paths(SEEDS[:2])  # the removed document comes back: its vectors are still stored
+    assert counting.encoded == before
