@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,9 +13,13 @@ from eval.paths import REPO_ROOT
 from index.search import MODES
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from eval.metrics import QueryResult
     from eval.runner import Config
+    from eval.similar_eval import SimilarCase
     from eval.suites import Suite
+    from index.encoders import Embedder
 
 
 
@@ -24,23 +29,37 @@ def summarise(results: list[QueryResult]) -> dict[str, Any]:
     return {"overall": aggregate(results), "by_kind": aggregate_by_kind(results)}
 
 
-def evaluate(suite: Suite, configs: list[Config], cache: Path, with_baseline: bool = True) -> dict[str, Any]:
-    """Metrics per configuration name; the baseline last."""
+def evaluate(suite: Suite, configs: list[Config], cache: Path, with_baseline: bool = True,
+             embedder: Embedder | None = None, similar_cases: list[SimilarCase] | None = None) -> dict[str, Any]:
+    """Metrics per configuration name (and the similar-directives set where given); the baseline last."""
     from eval.baseline import BaselineIndex, baseline_search
     from eval.report import BASELINE
     from eval.runner import EVAL_K, open_collection, run_questions, tracuu_answer, tracuu_search
+    from eval.similar_eval import evaluate_similar
 
     runs: dict[str, Any] = {}
-    for config in configs:
-        collection = open_collection(cache, suite.corpus, config)
+    for config in progress(configs, "configurations"):
+        collection = open_collection(cache, suite.corpus, config, embedder)
         search = tracuu_search(collection, suite.corpus, config.mode)
+        by_document = tracuu_search(collection, suite.corpus, config.mode, collapse=True) if config.collapse else None
         answer = tracuu_answer(collection, suite.corpus, config.mode)
-        runs[config.name] = summarise(run_questions(suite.questions, search, answer))
+        runs[config.name] = summarise(run_questions(suite.questions, search, answer, by_document))
+        if similar_cases:
+            searcher = collection.searcher()
+            texts = {d.id: view.text for d in searcher.documents if (view := collection.store.document_view(d.id))}
+            runs[config.name]["similar"] = evaluate_similar(searcher, texts, similar_cases)
         collection.store.close()
     if with_baseline:
         index = BaselineIndex(suite.corpus.files)
         runs[BASELINE] = summarise(run_questions(suite.questions, baseline_search(index, suite.corpus.unit, EVAL_K)))
     return runs
+
+
+def progress(items: list[Config], what: str) -> Iterator[Config]:
+    """A progress bar on stderr (tqdm) over the configurations, each of which may build an index."""
+    from tqdm import tqdm
+
+    yield from tqdm(items, desc=what, unit="config", file=sys.stderr, disable=not sys.stderr.isatty())
 
 
 def cmd_eval_indicators(args: argparse.Namespace) -> int:
@@ -85,11 +104,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     mode = args.mode
     notes = [f"{len(suite.questions)} questions over {len(suite.corpus.files)} documents; top {EVAL_K} passages"]
+    embedder = None
     if mode != "lexical":
-        notes.append(f"mode {mode} asked; no embedding model is configured here, so every tracuu run is lexical-only")
-        mode = "lexical"
+        from index.encoders import load_embedder
+
+        embedder, status = load_embedder(os.environ.get("TRACUU_EMBED_MODEL"))
+        if embedder is None:
+            notes.append(f"mode {mode} asked, but {status['reason']}: every tracuu run is lexical-only")
+            mode = "lexical"
+        else:
+            notes.append(f"encoder: {status['model']} ({status['package']} {status['version']}"
+                         f"{', ' + status['quantisation'] if 'quantisation' in status else ''})")
+    if args.grid:
+        return cmd_fusion_grid(suite, Path(args.cache), Path(args.reports), embedder)
     configs = ablations(mode) if args.ablations else ablations(mode)[:1]
-    runs = evaluate(suite, configs, Path(args.cache), with_baseline=not args.no_baseline)
+    cases = None
+    if suite.name == "dev-distractors":
+        from eval.similar_eval import load_cases
+
+        cases = load_cases()
+    runs = evaluate(suite, configs, Path(args.cache), not args.no_baseline, embedder, cases)
     paths = write_reports(suite.name, runs, notes, Path(args.reports))
     if args.json:
         json.dump({name: run["overall"] for name, run in runs.items()}, sys.stdout, ensure_ascii=False, indent=2)
@@ -97,6 +131,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(paths[0].read_text(encoding="utf-8"))
     print("reports: " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0
+
+
+def cmd_fusion_grid(suite: Suite, cache: Path, reports: Path, embedder: Embedder | None) -> int:
+    """Every fusion setting on one collection; the table goes to ``{suite}-fusion.md`` and ``.json``."""
+    from eval.fusion import fusion_grid, grid_markdown
+    from eval.runner import Config, open_collection
+
+    if embedder is None:
+        print("tracuu eval --grid: fusion needs an encoder (TRACUU_EMBED_MODEL is none)", file=sys.stderr)
+        return 2
+    collection = open_collection(cache, suite.corpus, Config("tracuu", mode="hybrid"), embedder)
+    rows = fusion_grid(collection.searcher(), suite.corpus, suite.questions)
+    reports.mkdir(parents=True, exist_ok=True)
+    title = f"# Fusion grid — {suite.name}\n\n{len(suite.questions)} questions; top 10 passages\n\n"
+    table = title + grid_markdown(rows)
+    (reports / f"{suite.name}-fusion.md").write_text(table, encoding="utf-8")
+    (reports / f"{suite.name}-fusion.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    print(table)
     return 0
 
 
@@ -108,6 +161,7 @@ def add_eval_parser(sub: Any) -> None:
     e.add_argument("--json", action="store_true")
     e.add_argument("--ablations", action=argparse.BooleanOptionalAction, default=True)
     e.add_argument("--no-baseline", action="store_true")
+    e.add_argument("--grid", action="store_true", help="measure every fusion setting (RRF k, weights) instead")
     e.add_argument("--cache", default=str(REPO_ROOT / "var" / "eval"))
     e.add_argument("--reports", default=str(REPO_ROOT / "eval" / "reports"))
     e.set_defaults(func=cmd_eval)

@@ -31,6 +31,11 @@ def markdown(dataset: str, runs: Mapping[str, Mapping[str, Any]], notes: list[st
         timing = f"{o.get('latency_p50_ms', 0):.1f} | {o.get('latency_p95_ms', 0):.1f}"
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {answer} | {accuracy} | {timing} | "
                      f"{_ratio(o.get('mrr@10', 0.0), base.get('mrr@10', 0.0))} |")
+    similar = {name: run["similar"] for name, run in runs.items() if "similar" in run}
+    if similar:
+        lines += ["", "## Similar directives (/similar, one entry per document, other localities)", "",
+                  "| configuration | cases | recall@10 | hit@1 |", "|---|---|---|---|"]
+        lines += [f"| {name} | {s['n']} | {s['recall@10']:.3f} | {s['hit@1']:.3f} |" for name, s in similar.items()]
     for name, run in runs.items():
         lines += ["", f"## {name} — by kind", "", "| kind | n | " + " | ".join(METRICS) + " |",
                   "|" + "---|" * (len(METRICS) + 2)]

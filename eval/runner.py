@@ -18,13 +18,13 @@ from pathlib import Path
 
 from eval.datasets import Question
 from eval.metrics import QueryResult, contains_answer
-from eval.paths import REPO_ROOT
 from index.collection import BuildSettings, Collection
-from index.folder import FORMAT_VERSION
+from index.encoders import Embedder
+from index.folder import FORMAT_VERSION, STORE_NAME
 from index.search import Mode, SearchHit, SearchOptions
+from index.store import ChunkStore
 from index.textnorm import TokenizerOptions
 
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 EVAL_K = 10
 
 
@@ -53,35 +53,69 @@ class Config:
     build: BuildSettings = field(default_factory=BuildSettings)
     search: SearchOptions = field(default_factory=SearchOptions)
     mode: Mode = "lexical"
+    collapse: bool = True  # questions judged by document (cross-province) get one passage per document
+
+
+COLLAPSED_KINDS = frozenset({"cross_province"})  # "which places decided X": answered by documents
 
 
 def ablations(mode: Mode = "lexical") -> list[Config]:
-    """The full pipeline, then the same with one feature switched off."""
+    """The full pipeline, then the same with one feature switched off (and, with an encoder, each leg alone)."""
     full = Config("tracuu", mode=mode)
 
     def without(name: str, **tokenizer: bool) -> Config:
         options = replace(TokenizerOptions(), **tokenizer)
         return Config(f"- {name}", BuildSettings(tokenizer=options), SearchOptions(tokenizer=options), mode)
 
+    legs = [Config("lexical only", mode="lexical"), Config("dense only", mode="dense"),
+            Config("- diacritic restoration", search=SearchOptions(restore_diacritics=False), mode=mode),
+            Config("- equal weights", search=replace(SearchOptions(), dense_weight=1.0, lexical_weight=1.0),
+                   mode=mode),
+            Config("- collapse", mode=mode, collapse=False)] if mode != "lexical" else []
+    # Without context headers the encoder reads other texts: in an encoder run that ablation is measured on the
+    # lexical leg only, rather than encoding the whole collection a second time.
+    headers = Config("- context headers" + (" (lexical)" if mode != "lexical" else ""),
+                     BuildSettings(context_headers=False), mode="lexical")
     return [
-        full,
+        full, *legs,
         without("word segmentation", segment_words=False),
         without("diacritic folding", fold=False),
         without("abbreviation expansion", expand_abbreviations=False),
-        Config("- context headers", BuildSettings(context_headers=False), mode=mode),
+        headers,
         Config("- query understanding", search=SearchOptions(boosts=None), mode=mode),
     ]
 
 
-def _index_dir(cache: Path, corpus: EvalCorpus, config: Config) -> Path:
-    key = json.dumps({"build": asdict(config.build), "corpus": corpus.fingerprint(), "format": FORMAT_VERSION},
-                     sort_keys=True, default=str)
+def _index_dir(cache: Path, corpus: EvalCorpus, config: Config, encoder: str) -> Path:
+    key = json.dumps({"build": asdict(config.build), "corpus": corpus.fingerprint(), "format": FORMAT_VERSION,
+                      "encoder": encoder}, sort_keys=True, default=str)
     return cache / corpus.name / hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def open_collection(cache: Path, corpus: EvalCorpus, config: Config) -> Collection:
+def _seed_embeddings(store: Path, siblings: Path) -> None:
+    """Copy stored embeddings from the other indexes of this corpus: an ablation that leaves the encoder's text
+    alone (tokenizer, boosts) then encodes nothing (embeddings are keyed by text hash and encoder)."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(store)) as db:
+        for other in sorted(siblings.glob("*/store.sqlite")):
+            if other != store:
+                db.execute("ATTACH DATABASE ? AS donor", (str(other),))
+                db.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM donor.embeddings")
+                db.commit()
+                db.execute("DETACH DATABASE donor")
+
+
+def open_collection(cache: Path, corpus: EvalCorpus, config: Config, embedder: Embedder | None = None) -> Collection:
     """Build the index a configuration needs, or reuse the one a previous run left."""
-    collection = Collection.open(_index_dir(cache, corpus, config), config.build, config.search)
+    embedder = embedder if config.mode != "lexical" else None
+    directory = _index_dir(cache, corpus, config, embedder.info.model if embedder else "none")
+    if embedder is not None and not (directory / STORE_NAME).exists():
+        ChunkStore(directory / STORE_NAME).close()  # the schema, so the embeddings can be copied in
+        _seed_embeddings(directory / STORE_NAME, directory.parent)
+    status = {"status": "ok", "model": embedder.info.model} if embedder else None
+    collection = Collection.open(directory, config.build, config.search, embedder, status)
     if collection.store.counts()[0] < len(corpus.files):
         collection.ingest(corpus.files)
     return collection
@@ -107,16 +141,19 @@ def run_questions(
     questions: Sequence[Question],
     search: Callable[[str], list[tuple[str, str]]],
     answer: Answerer | None = None,
+    by_document: Callable[[str], list[tuple[str, str]]] | None = None,
 ) -> list[QueryResult]:
     """Time and judge each question; ``search`` returns (unit, passage text) best first.
 
     With ``answer`` (the /ask path), a question that has an expected figure is
     also judged on whether the extractive answer quotes it from a relevant document.
+    ``by_document`` (one passage per document) answers the kinds in :data:`COLLAPSED_KINDS`.
     """
     results = []
     for question in questions:
         started = time.perf_counter()
-        hits = search(question.question)
+        searcher = by_document if by_document is not None and question.kind in COLLAPSED_KINDS else search
+        hits = searcher(question.question)
         latency = (time.perf_counter() - started) * 1000
         ranked, answer_found = judge(hits, question)
         correct = None
@@ -128,11 +165,12 @@ def run_questions(
     return results
 
 
-def tracuu_search(collection: Collection, corpus: EvalCorpus, mode: Mode) -> Callable[[str], list[tuple[str, str]]]:
+def tracuu_search(collection: Collection, corpus: EvalCorpus, mode: Mode,
+                  collapse: bool = False) -> Callable[[str], list[tuple[str, str]]]:
     searcher = collection.searcher()
 
     def search(query: str) -> list[tuple[str, str]]:
-        hits: list[SearchHit] = searcher.search(query, EVAL_K, mode=mode)
+        hits: list[SearchHit] = searcher.search(query, EVAL_K, mode=mode, collapse=collapse)
         return [(corpus.unit(h.document.source), h.chunk.text) for h in hits]
 
     return search

@@ -10,9 +10,12 @@ from pathlib import Path
 from corpus.errors import TracuuError
 from corpus.load import SUPPORTED_SUFFIXES
 from eval.datasets import Question, beir_to_questions, load_beir, load_questions
-from eval.runner import REPO_ROOT, SHARED_DATA, EvalCorpus
+from eval.paths import REPO_ROOT, SHARED_DATA
+from eval.runner import EvalCorpus
 
-DEV_QUESTIONS = REPO_ROOT / "eval" / "questions" / "dev.jsonl"
+QUESTIONS = REPO_ROOT / "eval" / "questions"
+DEV_QUESTIONS = QUESTIONS / "dev.jsonl"
+USER_QUESTIONS = QUESTIONS / "user.jsonl"  # phrased as users phrase them: paraphrase, colloquial, English
 DOCUMENTS = REPO_ROOT / "corpus" / "documents"
 DISTRACTORS = SHARED_DATA / "gov-docs-2004-2010"
 ALQAC = SHARED_DATA / "alqac2023"
@@ -49,15 +52,24 @@ def _beir_suite(name: str, folder: Path) -> Suite:
     return Suite(name, beir_to_questions(dataset), EvalCorpus(name, files, units))
 
 
+def dev_questions() -> list[Question]:
+    """The hand-written dev questions and the user-phrased ones (kinds ``user_*``), about the five seeds."""
+    return load_questions(DEV_QUESTIONS) + load_questions(USER_QUESTIONS)
+
+
+def distractor_files() -> list[tuple[str, bytes]]:
+    """The five seeds and the 177 older documents of ``../shared`` (182 in all)."""
+    if not DISTRACTORS.is_dir():
+        raise SuiteUnavailable(f"dev-distractors needs {DISTRACTORS}, which is not on this machine")
+    return _folder_files(DOCUMENTS) + _folder_files(DISTRACTORS)
+
+
 def load_suite(name: str) -> Suite:
     """Resolve ``dev``, ``dev-distractors``, ``alqac`` or a path (a BEIR folder or a question file)."""
     if name == "dev":
-        return Suite(name, load_questions(DEV_QUESTIONS), EvalCorpus(name, _folder_files(DOCUMENTS)))
+        return Suite(name, dev_questions(), EvalCorpus(name, _folder_files(DOCUMENTS)))
     if name == "dev-distractors":
-        if not DISTRACTORS.is_dir():
-            raise SuiteUnavailable(f"dev-distractors needs {DISTRACTORS}, which is not on this machine")
-        files = _folder_files(DOCUMENTS) + _folder_files(DISTRACTORS)
-        return Suite(name, load_questions(DEV_QUESTIONS), EvalCorpus(name, files))
+        return Suite(name, dev_questions(), EvalCorpus(name, distractor_files()))
     if name == "alqac":
         if not ALQAC.is_dir():
             raise SuiteUnavailable(f"alqac needs {ALQAC}, which is not on this machine")

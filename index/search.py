@@ -51,6 +51,8 @@ class SearchOptions:
     dense_weight: float = 1.0
     rrf_k: int = RRF_K
     restore_diacritics: bool = True  # the dense leg reads "chỉ tiêu hộ nghèo" for "chi tieu ho ngheo"
+    adaptive: bool = False  # weights that depend on the query (see leg_weights)
+    exact_dense_factor: float = 0.5  # the dense weight's share for queries the lexical leg matches exactly
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,19 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     part = np.argpartition(scores, scores.size - k)[scores.size - k:]
     part = part[scores[part] > 0]
     return part[np.lexsort((part, -scores[part]))]
+
+
+def leg_weights(query: ParsedQuery, options: SearchOptions) -> dict[str, float]:
+    """Each leg's fusion weight for this query.
+
+    With ``adaptive`` the dense leg counts less for what the lexical leg matches exactly and the encoder reads
+    poorly: queries typed without diacritics (even restored, a wrong accent sends the encoder elsewhere while the
+    folded lexical match is exact) and queries naming a document number.
+    """
+    dense = options.dense_weight
+    if options.adaptive and (not query.accented or query.numbers):
+        dense *= options.exact_dense_factor
+    return {"lexical": options.lexical_weight, "dense": dense}
 
 
 def fuse_rrf(rankings: dict[str, list[int]], weights: dict[str, float], k: int = RRF_K) -> dict[int, float]:
@@ -230,6 +245,24 @@ class Searcher:
         With ``collapse`` the k results are documents (their best passage each, see :func:`collapse_by_document`),
         ranked from a deeper list of passages.
         """
+        watch = watch or Stopwatch()
+        wanted = max(k * COLLAPSE_DEPTH, 100) if collapse else k
+        parsed, legs = self.rank_legs(queries, max(50, wanted * OVERFETCH), filters, mode, watch)
+        results = []
+        for query, rankings in zip(parsed, legs, strict=True):
+            with watch.stage("fusion"):
+                hits = self.fuse(query, rankings, wanted)
+                results.append(collapse_by_document(hits, k) if collapse else hits)
+        return results
+
+    def rank_legs(
+        self, queries: Sequence[str | ParsedQuery], depth: int, filters: Filters | None = None, mode: Mode = "hybrid",
+        watch: Stopwatch | None = None,
+    ) -> tuple[list[ParsedQuery], list[dict[str, list[int]]]]:
+        """Each query parsed, and each leg's ranking of chunk rows (``depth`` deep), before fusion.
+
+        Public so that fusion settings can be measured over rankings computed once (``eval/fusion.py``).
+        """
         if mode == "dense" and self.dense is None:
             raise SearchError(f"dense search is unavailable: {self.dense_status.get('reason', 'no model')}")
         watch = watch or Stopwatch()
@@ -238,22 +271,18 @@ class Searcher:
         with watch.stage("filters"):
             doc_allowed = self.document_mask(filters)
             row_allowed = doc_allowed[self.doc_of_row] if doc_allowed is not None else None
-        wanted = max(k * COLLAPSE_DEPTH, 100) if collapse else k
-        depth = max(50, wanted * OVERFETCH)
         use_dense = self.dense is not None and mode in ("hybrid", "dense")
         dense_results = self.dense.search_batch([p.dense_text for p in parsed], depth, row_allowed, watch) \
             if use_dense and self.dense else None
-        results = []
+        legs = []
         for qi, query in enumerate(parsed):
             rankings: dict[str, list[int]] = {}
             if mode in ("hybrid", "lexical"):
                 rankings["lexical"] = self._lexical_ranking(query, depth, row_allowed, watch)
             if dense_results is not None:
                 rankings["dense"] = [row for row, _ in dense_results[qi]]
-            with watch.stage("fusion"):
-                hits = self._fuse(query, rankings, wanted)
-                results.append(collapse_by_document(hits, k) if collapse else hits)
-        return results
+            legs.append(rankings)
+        return parsed, legs
 
     def search(self, query: str | ParsedQuery, k: int = 10, filters: Filters | None = None,
                mode: Mode = "hybrid", watch: Stopwatch | None = None, collapse: bool = False) -> list[SearchHit]:
@@ -269,10 +298,13 @@ class Searcher:
                 scores = np.where(row_allowed, scores, 0.0)
             return [int(i) for i in _top(scores, depth)]
 
-    def _fuse(self, intent: ParsedQuery, rankings: dict[str, list[int]], k: int) -> list[SearchHit]:
+    def fuse(self, intent: ParsedQuery, rankings: dict[str, list[int]], k: int,
+             options: SearchOptions | None = None) -> list[SearchHit]:
+        """The legs' rankings fused (weighted RRF) and boosted into the k best hits; ``options`` overrides this
+        searcher's fusion settings (measuring them)."""
+        options = options or self.options
         live = {leg: rows for leg, rows in rankings.items() if rows}
-        weights = {"lexical": self.options.lexical_weight, "dense": self.options.dense_weight}
-        fused = fuse_rrf(live, weights, self.options.rrf_k)
+        fused = fuse_rrf(live, leg_weights(intent, options), options.rrf_k)
         if not fused:
             return []
         boost = self._doc_boost(intent)

@@ -15,22 +15,28 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from index.collection import BuildSettings, Collection
-from index.encoders import load_embedder
+from index.encoders import BUNDLED, DISABLED, load_embedder
 from service.errors import Forbidden, InvalidRequest, Unauthorized
 from service.settings import Settings, get_settings
 
 
 def open_collection(settings: Settings) -> Collection:
-    """The index folder with the configured encoder, or lexical-only when it cannot be loaded."""
-    if settings.embed_model:
-        import faiss
+    """The index folder with the configured encoder (the bundled one by default), or lexical-only without one.
+
+    Queries are encoded with ``encode_threads`` (requests already run side by side); a build encodes passages on
+    every usable core.
+    """
+    if settings.embed_model and settings.embed_model.strip().lower() not in (BUNDLED, *DISABLED):
         import torch
 
-        # FAISS's OpenMP pool has the same problem: exact search over 100k vectors took 56 ms with 2 threads on a
+        torch.set_num_threads(settings.encode_threads)  # sentence-transformers models run on torch
+    if not settings.embed_model or settings.embed_model.strip().lower() not in DISABLED:
+        import faiss
+
+        # FAISS's OpenMP pool oversubscribes too: exact search over 100k vectors took 56 ms with 2 threads on a
         # busy 2-core machine, 10 ms with 1 (bench/vectors.py).
-        torch.set_num_threads(settings.encode_threads)
         faiss.omp_set_num_threads(settings.encode_threads)
-    embedder, status = load_embedder(settings.embed_model)
+    embedder, status = load_embedder(settings.embed_model, query_threads=settings.encode_threads)
     # A file the HTTP edge accepts is not refused by the ingest cap after it (TRACUU_MAX_UPLOAD_BYTES raises both).
     build = BuildSettings(max_file_bytes=settings.max_upload_bytes)
     return Collection.open(Path(settings.index_dir), build, embedder=embedder, dense_status=status)

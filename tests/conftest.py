@@ -1,6 +1,14 @@
-"""Shared fixtures: one index over the sample documents per test session."""
+"""Shared fixtures: one index over the sample documents per test session.
+
+The suite runs lexical-only unless a test asks for an encoder: the bundled one is the default for users, and the
+tests that exercise it share one loaded copy (``bundled``) instead of paying for it in every app they start.
+"""
 
 from __future__ import annotations
+
+import os
+
+os.environ["TRACUU_EMBED_MODEL"] = "none"
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,3 +63,11 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from index.encoders.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def bundled():  # type: ignore[no-untyped-def]
+    """The bundled multilingual encoder, loaded once for the session (it must load: it ships with tracuu)."""
+    from index.encoders.bundled import BundledE5Embedder
+
+    return BundledE5Embedder()

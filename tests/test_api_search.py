@@ -64,7 +64,7 @@ def test_health_counts(client: TestClient) -> None:
     assert body["status"] == "ok"
     assert body["documents"] == 5
     assert body["chunks"] > 50
-    assert body["dense"]["status"] == "unavailable"
+    assert body["dense"] == {"status": "disabled", "reason": "TRACUU_EMBED_MODEL=none: lexical search only"}
 
 
 @pytest.mark.parametrize(

