@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,11 @@ from eval.paths import REPO_ROOT
 from index.search import MODES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+
+    from eval.datasets import Question
+
+    SearchFn = Callable[[str], list[tuple[str, str]]]
 
     from eval.metrics import QueryResult
     from eval.runner import Config
@@ -44,6 +49,8 @@ def evaluate(suite: Suite, configs: list[Config], cache: Path, with_baseline: bo
         by_document = tracuu_search(collection, suite.corpus, config.mode, collapse=True) if config.collapse else None
         answer = tracuu_answer(collection, suite.corpus, config.mode)
         runs[config.name] = summarise(run_questions(suite.questions, search, answer, by_document))
+        if config is configs[0]:
+            runs[config.name]["accent_free"] = accent_free(suite.questions, search, by_document)
         if similar_cases:
             searcher = collection.searcher()
             texts = {d.id: view.text for d in searcher.documents if (view := collection.store.document_view(d.id))}
@@ -53,6 +60,18 @@ def evaluate(suite: Suite, configs: list[Config], cache: Path, with_baseline: bo
         index = BaselineIndex(suite.corpus.files)
         runs[BASELINE] = summarise(run_questions(suite.questions, baseline_search(index, suite.corpus.unit, EVAL_K)))
     return runs
+
+
+def accent_free(questions: list[Question], search: SearchFn, by_document: SearchFn | None) -> dict[str, Any]:
+    """The accented questions as typed and with every diacritic stripped: what typing without accents costs."""
+    from eval.metrics import aggregate
+    from eval.runner import run_questions
+    from index.textnorm import fold_diacritics, has_diacritics
+
+    accented = [q for q in questions if has_diacritics(q.question)]
+    stripped = [replace(q, question=fold_diacritics(q.question)) for q in accented]
+    return {"n": len(accented), "accented": aggregate(run_questions(accented, search, None, by_document)),
+            "stripped": aggregate(run_questions(stripped, search, None, by_document))}
 
 
 def progress(items: list[Config], what: str) -> Iterator[Config]:

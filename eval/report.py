@@ -31,6 +31,13 @@ def markdown(dataset: str, runs: Mapping[str, Mapping[str, Any]], notes: list[st
         timing = f"{o.get('latency_p50_ms', 0):.1f} | {o.get('latency_p95_ms', 0):.1f}"
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {answer} | {accuracy} | {timing} | "
                      f"{_ratio(o.get('mrr@10', 0.0), base.get('mrr@10', 0.0))} |")
+    for name, run in runs.items():
+        if "accent_free" in run:
+            free = run["accent_free"]
+            lines += ["", f"## Typed without diacritics ({name}: the {free['n']} accented questions, stripped)", "",
+                      "| questions | " + " | ".join(METRICS) + " |", "|" + "---|" * (len(METRICS) + 1)]
+            for label in ("accented", "stripped"):
+                lines.append(f"| {label} | " + " | ".join(f"{free[label].get(m, 0.0):.3f}" for m in METRICS) + " |")
     similar = {name: run["similar"] for name, run in runs.items() if "similar" in run}
     if similar:
         lines += ["", "## Similar directives (/similar, one entry per document, other localities)", "",

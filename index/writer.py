@@ -36,6 +36,12 @@ HEADER_TOKEN_BUDGET = 64  # title, issuer, place, date and section path in the m
 
 StoredRows = list[tuple[int, Chunk]]
 Published = Callable[[Path, StoredRows], None]
+Progress = Callable[[str, int, int], None]  # (what: "files" or "chunks encoded", done so far, total)
+ENCODE_BATCH = 64  # passages per encoder call: small enough for a progress bar to move, large enough to batch
+
+
+def _quiet(what: str, done: int, total: int) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -129,12 +135,15 @@ class Writer:
                  published: Published) -> None:
         self.folder, self.store, self.settings, self.embedder = folder, store, settings, embedder
         self._published = published
+        self.progress: Progress = _quiet  # the CLI sets a progress bar here
 
     def ingest(self, files: Iterable[tuple[str, bytes]]) -> IngestReport:
         """Add, replace or skip each file; a rejected file is reported and the rest still go in."""
         report = IngestReport()
         parsed: list[ParsedDocument] = []
-        for doc in parse_all(list(files), self.settings, self.embedder):
+        batch = list(files)
+        for done, doc in enumerate(parse_all(batch, self.settings, self.embedder), 1):
+            self.progress("files", done, len(batch))
             if isinstance(doc, dict):
                 report.rejected.append(doc)
             elif self.store.content_hash_of(doc.source) == doc.content_hash:
@@ -193,7 +202,16 @@ class Writer:
                                                 for doc in docs for c in doc.chunks)}
         known = self.store.vectors_for(self.embedder.info.model, self.embedder.info.dimension)
         keys = [key for key in texts if key not in known]
-        return keys, self.embedder.encode_passages([texts[key] for key in keys])
+        return keys, self._encode_texts([texts[key] for key in keys])
+
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+        """Passages encoded in batches, reporting progress between them."""
+        assert self.embedder is not None
+        parts = [np.zeros((0, self.embedder.info.dimension), dtype=np.float32)]
+        for start in range(0, len(texts), ENCODE_BATCH):
+            parts.append(self.embedder.encode_passages(texts[start : start + ENCODE_BATCH]))
+            self.progress("chunks encoded", min(start + ENCODE_BATCH, len(texts)), len(texts))
+        return np.concatenate(parts)
 
     def rebuild(self) -> None:
         """Derive the lexical (and dense) index from the store into a new generation folder and make it live."""
@@ -234,8 +252,7 @@ class Writer:
         vectors = self.store.vectors_for(info.model, info.dimension)
         missing = {key: chunk for key, (_, chunk) in zip(keys, stored, strict=True) if key not in vectors}
         if missing:
-            encoded = self.embedder.encode_passages([dense_text(c.text, c.header, self.settings)
-                                                     for c in missing.values()])
+            encoded = self._encode_texts([dense_text(c.text, c.header, self.settings) for c in missing.values()])
             with self.store.transaction() as db:
                 ChunkStore.write_vectors(db, info.model, list(missing), encoded)
             vectors.update(zip(missing, encoded, strict=True))

@@ -49,6 +49,26 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+class ProgressBars:
+    """tqdm bars on stderr, one per stage the writer reports (files parsed, chunks encoded): count, rate, time left."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        bar = self.bars.get(what)
+        if bar is None:
+            bar = self.bars[what] = tqdm(total=total, desc=what, unit=what.split()[0][:-1] or "item",
+                                         file=sys.stderr, disable=not sys.stderr.isatty(), dynamic_ncols=True)
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
 def corpus_files(corpus: Path) -> list[Path]:
     return sorted(p for p in corpus.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
 
@@ -76,7 +96,11 @@ def cmd_index_build(args: argparse.Namespace) -> int:
         shutil.rmtree(index_dir)
         collection = _open(index_dir)
     files = corpus_files(Path(args.corpus))
-    report = collection.ingest_paths(files)
+    bars = collection.writer.progress = ProgressBars()
+    try:
+        report = collection.ingest_paths(files)
+    finally:
+        bars.close()
     present = {p.name for p in files}
     stale = [d.id for d in collection.store.documents() if d.source not in present]
     removed = collection.remove(stale)
