@@ -46,11 +46,12 @@ def profile_queries(collection: Collection, questions: Sequence[str], mode: Mode
             "stages": {stage: summarize_ms(values) for stage, values in per_stage.items() if values}}
 
 
-def run(targets: Sequence[tuple[str, Path, Path | None]], questions: Sequence[str], quick: bool) -> dict[str, Any]:
+def run(targets: Sequence[tuple[str, Path, Path | str | None]], questions: Sequence[str],
+        quick: bool) -> dict[str, Any]:
     """``targets``: (name, index folder, encoder folder or None); hybrid where there is an encoder."""
     rows = []
     for name, index, model in targets:
-        embedder, status = load_embedder(str(model) if model else None)
+        embedder, status = load_embedder(str(model) if model else "none")
         collection = Collection.open(index, embedder=embedder, dense_status=status)
         collection.searcher()
         mode: Mode = "hybrid" if embedder else "lexical"

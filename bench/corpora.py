@@ -16,9 +16,11 @@ import shutil
 from pathlib import Path
 
 from eval.paths import REPO_ROOT
+from eval.runner import seed_embeddings
 from index.collection import Collection
 from index.encoders import load_embedder
-from index.folder import FORMAT_VERSION
+from index.folder import FORMAT_VERSION, STORE_NAME
+from index.store import ChunkStore
 
 BENCH_DIR = REPO_ROOT / "var" / "bench"
 SEEDS = REPO_ROOT / "corpus" / "documents"
@@ -47,7 +49,7 @@ def tiny_model() -> Path:
     return model
 
 
-def _input_key(files: list[Path], model: Path | None) -> str:
+def _input_key(files: list[Path], model: Path | str | None) -> str:
     digest = hashlib.sha256(f"format={FORMAT_VERSION};model={model}".encode())
     for path in files:
         digest.update(path.name.encode())
@@ -55,17 +57,25 @@ def _input_key(files: list[Path], model: Path | None) -> str:
     return digest.hexdigest()[:16]
 
 
-def ensure_index(name: str, files: list[Path], model: Path | None = None) -> Path:
-    """An index folder over ``files`` (with ``model`` for the dense leg), rebuilt only when its inputs changed."""
+def ensure_index(name: str, files: list[Path], model: Path | str | None = None) -> Path:
+    """An index folder over ``files`` (with ``model`` for the dense leg), rebuilt only when its inputs changed.
+
+    Embeddings the evaluation already computed for the same texts (``var/eval``) are copied in first, so the
+    bundled encoder encodes only what neither has seen.
+    """
     folder = BENCH_DIR / f"index-{name}"
     key = _input_key(files, model)
     marker = folder / MARKER
     if marker.exists() and json.loads(marker.read_text()).get("key") == key:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
-    embedder, status = load_embedder(str(model) if model else None)
+    embedder, status = load_embedder(str(model) if model else "none")
     if model is not None and embedder is None:
-        raise RuntimeError(f"tiny model did not load: {status}")
+        raise RuntimeError(f"encoder {model} did not load: {status}")
+    if embedder is not None:
+        ChunkStore(folder / STORE_NAME).close()
+        for cached in sorted((REPO_ROOT / "var" / "eval").glob("*")):
+            seed_embeddings(folder / STORE_NAME, cached)
     Collection.open(folder, embedder=embedder, dense_status=status).ingest_paths(files)
     marker.write_text(json.dumps({"key": key, "files": len(files), "model": str(model) if model else None}))
     return folder

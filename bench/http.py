@@ -62,14 +62,13 @@ def free_port() -> int:
 class Server:
     """A ``tracuu serve`` subprocess on a free loopback port."""
 
-    def __init__(self, index_dir: Path, embed_model: Path | None = None, extra_env: dict[str, str] | None = None,
+    def __init__(self, index_dir: Path, embed_model: Path | str | None = None, extra_env: dict[str, str] | None = None,
                  workers: int = 1):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "TRACUU_INDEX_DIR": str(index_dir), "TRACUU_LOG_LEVEL": "WARNING", **(extra_env or {})}
         env.pop("TRACUU_EMBED_MODEL", None)
-        if embed_model is not None:
-            env["TRACUU_EMBED_MODEL"] = str(embed_model)
+        env["TRACUU_EMBED_MODEL"] = str(embed_model) if embed_model is not None else "none"
         command = [sys.executable, "-m", "service.cli", "serve", "--index", str(index_dir),
                    "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
                    "--workers", str(workers)]
@@ -123,7 +122,7 @@ def _process_tree(pid: int) -> list[int]:
 
 
 @contextmanager
-def serving(index_dir: Path, embed_model: Path | None = None, workers: int = 1) -> Iterator[Server]:
+def serving(index_dir: Path, embed_model: Path | str | None = None, workers: int = 1) -> Iterator[Server]:
     server = Server(index_dir, embed_model, workers=workers)
     try:
         server.wait_ready()

@@ -50,17 +50,17 @@ def _section(results: dict[str, Any], name: str, work: Callable[[], dict[str, An
 
 
 def _targets(quick: bool, results: dict[str, Any]) -> list[Target]:
-    """The served collections: seeds (quick) or the 182 documents, each lexical and with the tiny encoder,
-    and (full) the 100,000-chunk collection, with one and with two worker processes."""
-    model = corpora.tiny_model()
+    """The served collections: seeds (quick) or the 182 documents, each lexical-only and hybrid with the bundled
+    encoder (the default), and (full) the 100,000-chunk collection, with one and with two worker processes."""
+    model = "bundled"
     if quick:
         seeds = sorted(corpora.SEEDS.glob("*.txt"))
         return [Target("seeds", corpora.ensure_index("seeds", seeds)),
-                Target("seeds+tiny encoder", corpora.ensure_index("seeds-tiny", seeds, model), model)]
+                Target("seeds+bundled encoder", corpora.ensure_index("seeds-bundled", seeds, model), model)]
     files = corpora.small_corpus()
     targets = [Target(f"{len(files)} documents", corpora.ensure_index("small", files)),
-               Target(f"{len(files)} documents+tiny encoder", corpora.ensure_index("small-tiny", files, model),
-                      model)]
+               Target(f"{len(files)} documents+bundled encoder",
+                      corpora.ensure_index("small-bundled", files, model), model)]
     big = results["sections"].get("ingest", {}).get("index_100k")
     if big:
         targets += [Target("100k chunks", Path(big)), Target("100k chunks", Path(big), workers=2)]
@@ -70,13 +70,17 @@ def _targets(quick: bool, results: dict[str, Any]) -> list[Target]:
 def run_all(quick: bool, only: Sequence[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {"quick": quick, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                "machine": _machine(), "sections": {}}
-    wanted = set(only or ("ingest", "serving", "breakdown", "vectors", "competitors", "soak"))
+    wanted = set(only or ("ingest", "encoder", "serving", "breakdown", "vectors", "competitors", "soak"))
     started = time.perf_counter()
 
     if "ingest" in wanted:
         from bench import ingest
 
         _section(results, "ingest", lambda: ingest.run(quick))  # full mode also builds the 100k-chunk index
+    if "encoder" in wanted:
+        from bench import encoder
+
+        _section(results, "encoder", lambda: encoder.run(quick))
     targets = _targets(quick, results) if wanted & {"serving", "breakdown", "soak"} else []
     questions = dev_questions()
     if "serving" in wanted:
@@ -107,8 +111,9 @@ def render(results: dict[str, Any]) -> str:
              f"Run {results['started']} on {results['machine']['cpus']} CPUs, Python {results['machine']['python']}; "
              f"load average at start {results['machine']['load_average_at_start'][0]:.2f}; "
              f"total {results['total_seconds']:.0f} s.", "", summary.render(results)]
-    renderers = {"ingest": "bench.ingest", "serving": "bench.serving", "breakdown": "bench.breakdown",
-                 "vectors": "bench.vectors", "competitors": "bench.competitors", "soak": "bench.soak"}
+    renderers = {"ingest": "bench.ingest", "encoder": "bench.encoder", "serving": "bench.serving",
+                 "breakdown": "bench.breakdown", "vectors": "bench.vectors", "competitors": "bench.competitors",
+                 "soak": "bench.soak"}
     import importlib
 
     for name, section in results["sections"].items():
@@ -122,8 +127,8 @@ def render(results: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="seeds only, short loops (< 2 min)")
-    parser.add_argument("--only", nargs="*", help="run these sections only (ingest serving breakdown vectors "
-                                                  "competitors soak)")
+    parser.add_argument("--only", nargs="*", help="run these sections only (ingest encoder serving breakdown "
+                                                  "vectors competitors soak)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     results = run_all(args.quick, args.only)

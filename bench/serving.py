@@ -21,11 +21,12 @@ CONCURRENCY = (1, 8, 32)
 
 @dataclass(frozen=True)
 class Target:
-    """One served collection: its name in the report, its index folder, and the encoder (None: lexical only)."""
+    """One served collection: its name in the report, its index folder, and the encoder (None: lexical only;
+    "bundled": the default multilingual encoder; a path: a sentence-transformers folder)."""
 
     name: str
     index: Path
-    model: Path | None = None
+    model: Path | str | None = None
     workers: int = 1
 
 

@@ -38,7 +38,7 @@ def _sample(server: Server, stop: threading.Event, samples: list[tuple[float, fl
         stop.wait(SAMPLE_EVERY_S)
 
 
-def soak(index: Path, seconds: float, model: Path | None = None, concurrency: int = CONCURRENCY,
+def soak(index: Path, seconds: float, model: Path | str | None = None, concurrency: int = CONCURRENCY,
          max_requests: int = 1_000_000) -> dict[str, Any]:
     """Run the mixed load for ``seconds`` (and at most ``max_requests``); return latency, errors and memory."""
     requests = mixed_requests(dev_questions())

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -209,6 +209,28 @@ class ChunkStore:
             [(key, model, np.asarray(v, dtype=np.float32).tobytes())
              for key, v in zip(text_hashes, vectors, strict=True)],
         )
+
+    def save_embeddings(self, model: str, text_hashes: Sequence[str], vectors: np.ndarray) -> None:
+        """Keep freshly encoded vectors at once, on a connection of their own and without a new generation.
+
+        Embeddings describe texts, not the collection's state, so saving them early changes nothing a reader
+        sees; a build killed while encoding keeps what it encoded, and the rerun encodes only the rest.
+        """
+        with closing(sqlite3.connect(self.path, timeout=60, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            ChunkStore.write_vectors(db, model, text_hashes, vectors)
+            db.execute("COMMIT")
+
+    def known_embeddings(self, model: str, text_hashes: Sequence[str]) -> set[str]:
+        """Which of these texts already have a vector from this encoder (looked up by key, vectors not read)."""
+        found: set[str] = set()
+        for start in range(0, len(text_hashes), 500):  # SQLite's bound-parameter limit
+            part = list(text_hashes[start : start + 500])
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(f"SELECT text_hash FROM embeddings WHERE model = ? AND text_hash IN ({marks})",
+                                    (model, *part))
+            found.update(key for (key,) in rows)
+        return found
 
     def vectors_for(self, model: str, dimension: int) -> dict[str, np.ndarray]:
         """text hash → vector for one encoder (vectors of another dimension, from a changed model, are ignored)."""

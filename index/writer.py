@@ -175,10 +175,9 @@ class Writer:
         """
         with stage("word segmentation + tokens"):
             tokens = lexical_tokens(docs, self.settings)
-        vectors = None
         if self.embedder is not None:
             with stage("encoding"):
-                vectors = self._encode(docs)  # (text hashes, vectors) of the texts not encoded before
+                self._encode(docs)
         with self.folder.exclusive():
             outcome = {doc.source: _outcome(self.store.content_hash_of(doc.source), doc.content_hash) for doc in docs}
             if not remove_ids and set(outcome.values()) == {"unchanged"}:
@@ -188,30 +187,31 @@ class Writer:
                     ChunkStore.delete_document(db, doc_id)
                 for doc, doc_tokens in zip(docs, tokens, strict=True):
                     ChunkStore.write_document(db, doc, doc_tokens)
-                if vectors is not None and self.embedder is not None:
-                    ChunkStore.write_vectors(db, self.embedder.info.model, *vectors)
             with stage("index writes: BM25 build + snapshot load"):
                 self.rebuild_locked()
         return outcome
 
-    def _encode(self, docs: Sequence[ParsedDocument]) -> tuple[list[str], np.ndarray] | None:
+    def _encode(self, docs: Sequence[ParsedDocument]) -> None:
         """Embed the chunks whose text this encoder has not seen, before the transaction opens (a short lock)."""
-        if self.embedder is None:
-            return None
-        texts = {embedding_key(t): t for t in (dense_text(c.text, c.header, self.settings)
-                                                for doc in docs for c in doc.chunks)}
-        known = self.store.vectors_for(self.embedder.info.model, self.embedder.info.dimension)
-        keys = [key for key in texts if key not in known]
-        return keys, self._encode_texts([texts[key] for key in keys])
-
-    def _encode_texts(self, texts: list[str]) -> np.ndarray:
-        """Passages encoded in batches, reporting progress between them."""
         assert self.embedder is not None
-        parts = [np.zeros((0, self.embedder.info.dimension), dtype=np.float32)]
-        for start in range(0, len(texts), ENCODE_BATCH):
-            parts.append(self.embedder.encode_passages(texts[start : start + ENCODE_BATCH]))
-            self.progress("chunks encoded", min(start + ENCODE_BATCH, len(texts)), len(texts))
-        return np.concatenate(parts)
+        texts = {embedding_key(t): t for t in (dense_text(c.text, c.header, self.settings)
+                                               for doc in docs for c in doc.chunks)}
+        known = self.store.known_embeddings(self.embedder.info.model, list(texts))
+        self._encode_and_save({key: text for key, text in texts.items() if key not in known})
+
+    def _encode_and_save(self, missing: dict[str, str]) -> dict[str, np.ndarray]:
+        """Encode texts by key in batches, saving each batch as soon as it is encoded (a build killed meanwhile
+        keeps it) and reporting progress between batches."""
+        assert self.embedder is not None
+        keys = list(missing)
+        vectors: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), ENCODE_BATCH):
+            batch = keys[start : start + ENCODE_BATCH]
+            encoded = self.embedder.encode_passages([missing[key] for key in batch])
+            self.store.save_embeddings(self.embedder.info.model, batch, encoded)
+            vectors.update(zip(batch, encoded, strict=True))
+            self.progress("chunks encoded", start + len(batch), len(keys))
+        return vectors
 
     def rebuild(self) -> None:
         """Derive the lexical (and dense) index from the store into a new generation folder and make it live."""
@@ -248,14 +248,10 @@ class Writer:
         if self.embedder is None:
             return None
         info = self.embedder.info
-        keys = [embedding_key(dense_text(c.text, c.header, self.settings)) for _, c in stored]
+        texts = [dense_text(c.text, c.header, self.settings) for _, c in stored]
+        keys = [embedding_key(text) for text in texts]
         vectors = self.store.vectors_for(info.model, info.dimension)
-        missing = {key: chunk for key, (_, chunk) in zip(keys, stored, strict=True) if key not in vectors}
-        if missing:
-            encoded = self._encode_texts([dense_text(c.text, c.header, self.settings) for c in missing.values()])
-            with self.store.transaction() as db:
-                ChunkStore.write_vectors(db, info.model, list(missing), encoded)
-            vectors.update(zip(missing, encoded, strict=True))
+        vectors.update(self._encode_and_save({k: t for k, t in zip(keys, texts, strict=True) if k not in vectors}))
         if len(vectors) > 2 * len(set(keys)) + 1000:  # texts gone from the collection: keep at most as many again
             with self.store.transaction() as db:
                 ChunkStore.prune_vectors(db, info.model, set(keys))

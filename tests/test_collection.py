@@ -467,3 +467,44 @@ def test_nothing_already_encoded_is_encoded_again(tmp_path: Path, embedder: Embe
     before = counting.encoded
     collection.ingest_paths(SEEDS[:2])  # the removed document comes back: its vectors are still stored
     assert counting.encoded == before
+
+
+_ENCODE_AND_DIE = """
+import sys
+from pathlib import Path
+from index.collection import Collection
+from index.encoders import load_embedder
+embedder, status = load_embedder(None)
+collection = Collection.open(Path(sys.argv[1]), embedder=embedder, dense_status=status)
+collection.ingest_paths([Path(p) for p in sys.argv[2:]])
+"""
+
+
+@pytest.mark.slow  # encodes the seeds with the bundled encoder in a process it kills
+def test_a_build_killed_while_encoding_reruns_encoding_only_what_was_missing(tmp_path: Path, bundled) -> None:
+    directory = tmp_path / "index"
+    proc = subprocess.Popen([sys.executable, "-c", _ENCODE_AND_DIE, str(directory), *map(str, SEEDS)],
+                            cwd=REPO_ROOT)
+    saved = 0
+    try:
+        deadline = time.monotonic() + 240
+        while saved < 64 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            if (directory / "store.sqlite").exists():
+                with closing(sqlite3.connect(directory / "store.sqlite", timeout=30)) as db:
+                    saved = db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert saved >= 64, "the build never saved a batch of vectors before the deadline"
+    with closing(sqlite3.connect(directory / "store.sqlite")) as db:
+        saved = db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]  # a batch may have landed since
+    counting = CountingEmbedder(bundled)
+    collection = Collection.open(directory, embedder=counting)
+    assert collection.store.counts() == (0, 0)  # nothing half-written: the documents had not been committed
+    collection.ingest_paths(SEEDS)
+    chunks = collection.store.counts()[1]
+    with closing(sqlite3.connect(directory / "store.sqlite")) as db:
+        total = db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+    assert counting.encoded == total - saved < chunks  # what the killed run saved was not encoded again
+    assert_consistent(directory, embedder=counting)

@@ -219,7 +219,7 @@ def test_reading_a_document_while_it_is_replaced_sees_one_version(tmp_path: Path
     seeded = Collection.open(tmp_path / "idx")
     seeded.ingest([(source(0), version(0, "A"))])
     seeded.store.close()
-    app = create_app(Settings(index_dir=tmp_path / "idx", embed_model=None, api_key=None))
+    app = create_app(Settings(index_dir=tmp_path / "idx", embed_model="none", api_key=None))
     with TestClient(app) as client:
         collection: Collection = app.state.collection
         document_id = collection.searcher().documents[0].id
@@ -243,7 +243,7 @@ def test_reading_a_document_while_it_is_replaced_sees_one_version(tmp_path: Path
 @contextmanager
 def serving(index_dir: Path) -> Iterator[str]:
     """Uvicorn on an ephemeral loopback port in a thread, with the app's real lifespan."""
-    app = create_app(Settings(index_dir=index_dir, embed_model=None, api_key=None))
+    app = create_app(Settings(index_dir=index_dir, embed_model="none", api_key=None))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -253,7 +253,7 @@ def test_restore_into_an_empty_folder(taken: Path, tmp_path: Path) -> None:
 
 def test_cli_snapshot_and_restore_round_trip(source_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.delenv("TRACUU_EMBED_MODEL", raising=False)
+    monkeypatch.setenv("TRACUU_EMBED_MODEL", "none")  # the source index is lexical-only
     get_settings.cache_clear()
     snap, target = tmp_path / "snap", tmp_path / "restored"
     assert main(["index", "snapshot", "--index", str(source_index), str(snap), "--json"]) == 0
