@@ -109,3 +109,22 @@ def test_responses_say_where_the_time_went(client: TestClient) -> None:
     ask = client.post("/ask", json={"question": "chỉ tiêu hộ nghèo 2023 của Bình Lục?"}).json()
     assert {"understand", "lexical", "fusion", "answer", "serialise"} <= set(ask["timings_ms"])
     assert sum(ask["timings_ms"].values()) <= ask["took_ms"] + 0.01
+
+
+def test_collapse_gives_one_result_per_document_with_the_count_of_the_rest(client: TestClient) -> None:
+    plain = client.post("/search", json={"query": "giải phóng mặt bằng", "k": 20}).json()["results"]
+    body = client.post("/search", json={"query": "giải phóng mặt bằng", "k": 5, "collapse": "document"}).json()
+    documents = [r["document"]["id"] for r in body["results"]]
+    assert len(documents) == len(set(documents)) == min(5, len({r["document"]["id"] for r in plain}))
+    assert documents[0] == plain[0]["document"]["id"]  # documents ranked by their best passage
+    assert body["results"][0]["chunk_id"] == plain[0]["chunk_id"]
+    assert all(r["more_in_document"] >= 0 for r in body["results"]) and body["results"][0]["more_in_document"] > 0
+    again = client.get("/search", params={"q": "giải phóng mặt bằng", "k": 5, "collapse": "document"}).json()
+    assert [r["document"]["id"] for r in again["results"]] == documents
+    assert all(r["more_in_document"] is None for r in plain)
+
+
+def test_a_query_typed_without_diacritics_says_how_it_was_understood(client: TestClient) -> None:
+    body = client.get("/search", params={"q": "chi tieu ho ngheo 2023 cua binh luc"}).json()
+    assert body["understood_as"] == "chỉ tiêu hộ nghèo 2023 của bình lục"
+    assert client.get("/search", params={"q": "chỉ tiêu hộ nghèo 2023"}).json()["understood_as"] is None
