@@ -19,7 +19,8 @@ from index.search import OVERFETCH, Searcher, SearchOptions
 RRF_KS = (10, 30, 60, 100)
 DENSE_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 ADAPTIVE = (False, True)
-GROUPS = {"all": lambda kind: True, "user-phrased": lambda kind: kind.startswith("user_"),
+GROUPS = {"all": lambda kind: True, "original 164": lambda kind: not kind.startswith("user_"),
+          "user-phrased": lambda kind: kind.startswith("user_"),
           "accent-free": lambda kind: kind == "no_diacritics",
           "word-matching": lambda kind: not kind.startswith("user_") and kind != "no_diacritics"}
 

@@ -40,6 +40,7 @@ class ParsedQuery:
     asks_signer: bool = False
     asks_number: bool = False
     restored: str = ""  # what the encoder reads: the normalised text, with diacritics restored when typed without
+    known_share: float = 1.0  # of an unaccented query: share of syllables the collection writes (low for English)
 
     @property
     def dense_text(self) -> str:

@@ -29,6 +29,7 @@ Mode = Literal["hybrid", "lexical", "dense"]
 MODES: tuple[str, ...] = get_args(Mode)  # the one list every edge (HTTP, CLI, eval) offers
 RRF_K = 60  # Cormack et al. 2009: k=60 damps the head of each ranking without flattening it
 OVERFETCH = 5  # each leg ranks k*OVERFETCH candidates (at least 50) before fusion
+FOREIGN_SHARE = 0.6  # below this share of Vietnamese syllables an unaccented query is taken as another language
 COLLAPSE_DEPTH = 10  # passages ranked per document asked for when collapsing (at least 100)
 
 
@@ -53,6 +54,7 @@ class SearchOptions:
     restore_diacritics: bool = True  # the dense leg reads "chỉ tiêu hộ nghèo" for "chi tieu ho ngheo"
     adaptive: bool = False  # weights that depend on the query (see leg_weights)
     exact_dense_factor: float = 0.5  # the dense weight's share for queries the lexical leg matches exactly
+    foreign_dense_factor: float = 2.0  # and its multiple for queries in another language (English)
 
 
 @dataclass(frozen=True)
@@ -106,12 +108,17 @@ def leg_weights(query: ParsedQuery, options: SearchOptions) -> dict[str, float]:
     """Each leg's fusion weight for this query.
 
     With ``adaptive`` the dense leg counts less for what the lexical leg matches exactly and the encoder reads
-    poorly: queries typed without diacritics (even restored, a wrong accent sends the encoder elsewhere while the
-    folded lexical match is exact) and queries naming a document number.
+    poorly: Vietnamese typed without diacritics (even restored, a wrong accent sends the encoder elsewhere while
+    the folded lexical match is exact) and queries naming a document number; and more for queries in another
+    language (unaccented, most words not Vietnamese syllables), which the lexical leg cannot match at all.
     """
     dense = options.dense_weight
-    if options.adaptive and (not query.accented or query.numbers):
-        dense *= options.exact_dense_factor
+    if options.adaptive:
+        foreign = not query.accented and query.known_share < FOREIGN_SHARE
+        if foreign:
+            dense *= options.foreign_dense_factor
+        elif not query.accented or query.numbers:
+            dense *= options.exact_dense_factor
     return {"lexical": options.lexical_weight, "dense": dense}
 
 
@@ -232,8 +239,9 @@ class Searcher:
         if isinstance(query, ParsedQuery):
             return query
         parsed = parse_query(query, self._places.keys())
-        if not parsed.accented and self.restorer is not None and self.options.restore_diacritics:
-            parsed = replace(parsed, restored=self.restorer.restore(parsed.normalized))
+        if not parsed.accented and self.restorer is not None:
+            restored = self.restorer.restore(parsed.normalized) if self.options.restore_diacritics else ""
+            parsed = replace(parsed, restored=restored, known_share=self.restorer.known_share(parsed.normalized))
         return parsed
 
     def search_batch(

@@ -209,9 +209,9 @@ def charsmap_blob(charmap: dict[str, str]) -> bytes:
         labels = children[node] + ([0] if node in values else [])
         if not labels:
             continue
-        while free in occupied:
+        while free in occupied or free in bases:
             free += 1
-        position = free if len(labels) == 1 else max(free, len(units) - 4096)  # first fit, skipping the full head
+        position = free  # first fit: the lowest base whose every child slot is empty (bases unique)
         while (base := position ^ labels[0]) in bases or any(base ^ label in occupied for label in labels):
             position += 1
         if where[node] ^ base >= 1 << 21:
@@ -252,6 +252,9 @@ def build_tokenizer(bundle: Bundle) -> Any:
     Engine order: per-codepoint map, collapse runs of spaces, prepend a metaspace unless the text starts
     with a space, spaces to U+2581, Viterbi over the whole string with unknown score = min score - 10 (the
     same rule as ``tokenizers``' Unigram), then <s> ... </s>. No stripping, so trailing spaces give "▁".
+    One known difference: ``Precompiled`` looks a grapheme of under 6 bytes up whole and keeps only its
+    first codepoint's mapping, so a mapped character carrying a combining mark ("⼣" + U+0343) loses the
+    mark, which the engine keeps. Vietnamese bases (a-z, đ) are unmapped, so NFD Vietnamese is unaffected.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
