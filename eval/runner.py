@@ -69,8 +69,8 @@ def ablations(mode: Mode = "lexical") -> list[Config]:
 
     legs = [Config("lexical only", mode="lexical"), Config("dense only", mode="dense"),
             Config("- diacritic restoration", search=SearchOptions(restore_diacritics=False), mode=mode),
-            Config("- equal weights", search=replace(SearchOptions(), dense_weight=1.0, lexical_weight=1.0),
-                   mode=mode),
+            Config("- measured fusion (RRF k 60, equal weights)",
+                   search=replace(SearchOptions(), rrf_k=60, dense_weight=1.0, adaptive=False), mode=mode),
             Config("- collapse", mode=mode, collapse=False)] if mode != "lexical" else []
     # Without context headers the encoder reads other texts: in an encoder run that ablation is measured on the
     # lexical leg only, rather than encoding the whole collection a second time.
@@ -92,7 +92,7 @@ def _index_dir(cache: Path, corpus: EvalCorpus, config: Config, encoder: str) ->
     return cache / corpus.name / hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def _seed_embeddings(store: Path, siblings: Path) -> None:
+def seed_embeddings(store: Path, siblings: Path) -> None:
     """Copy stored embeddings from the other indexes of this corpus: an ablation that leaves the encoder's text
     alone (tokenizer, boosts) then encodes nothing (embeddings are keyed by text hash and encoder)."""
     import sqlite3
@@ -113,7 +113,7 @@ def open_collection(cache: Path, corpus: EvalCorpus, config: Config, embedder: E
     directory = _index_dir(cache, corpus, config, embedder.info.model if embedder else "none")
     if embedder is not None and not (directory / STORE_NAME).exists():
         ChunkStore(directory / STORE_NAME).close()  # the schema, so the embeddings can be copied in
-        _seed_embeddings(directory / STORE_NAME, directory.parent)
+        seed_embeddings(directory / STORE_NAME, directory.parent)
     status = {"status": "ok", "model": embedder.info.model} if embedder else None
     collection = Collection.open(directory, config.build, config.search, embedder, status)
     if collection.store.counts()[0] < len(corpus.files):

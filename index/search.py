@@ -27,7 +27,11 @@ from index.timing import Stopwatch
 
 Mode = Literal["hybrid", "lexical", "dense"]
 MODES: tuple[str, ...] = get_args(Mode)  # the one list every edge (HTTP, CLI, eval) offers
-RRF_K = 60  # Cormack et al. 2009: k=60 damps the head of each ranking without flattening it
+# Chosen by measurement (tracuu eval --grid, eval/reports/dev-distractors-fusion.md): k=10 (Cormack et al.'s 60
+# flattens the head of each ranking; here the first lexical hits are usually right), the dense leg at half the
+# lexical weight, adapted per query (leg_weights).
+RRF_K = 10
+DENSE_WEIGHT = 0.5
 OVERFETCH = 5  # each leg ranks k*OVERFETCH candidates (at least 50) before fusion
 FOREIGN_SHARE = 0.6  # below this share of Vietnamese syllables an unaccented query is taken as another language
 COLLAPSE_DEPTH = 10  # passages ranked per document asked for when collapsing (at least 100)
@@ -49,10 +53,10 @@ class SearchOptions:
     tokenizer: TokenizerOptions = field(default_factory=TokenizerOptions)
     boosts: Boosts | None = field(default_factory=Boosts)
     lexical_weight: float = 1.0
-    dense_weight: float = 1.0
+    dense_weight: float = DENSE_WEIGHT
     rrf_k: int = RRF_K
     restore_diacritics: bool = True  # the dense leg reads "chỉ tiêu hộ nghèo" for "chi tieu ho ngheo"
-    adaptive: bool = False  # weights that depend on the query (see leg_weights)
+    adaptive: bool = True  # weights that depend on the query (see leg_weights)
     exact_dense_factor: float = 0.5  # the dense weight's share for queries the lexical leg matches exactly
     foreign_dense_factor: float = 2.0  # and its multiple for queries in another language (English)
 
