@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS embeddings (
 """
 # Embeddings are keyed by what the encoder read (sha256 of the chunk's header + text) and the encoder, not by
 # chunk id: a re-ingested, replaced or restored document, or a rebuild after a setting that leaves chunk text
-# alone, finds its vectors and encodes nothing. (Format 2 kept them per chunk id in "vectors", dropped above.)
+# alone, finds its vectors and encodes nothing; they stay when a document goes (it may come back), and
+# `tracuu index build --rebuild` starts afresh. (Format 2 kept them per chunk id in "vectors", dropped above.)
 
 
 @dataclass(frozen=True)
@@ -237,14 +238,6 @@ class ChunkStore:
         rows = self._db.execute("SELECT text_hash, vector FROM embeddings WHERE model = ?", (model,))
         found = {key: np.frombuffer(blob, dtype=np.float32) for key, blob in rows}
         return {key: v for key, v in found.items() if v.shape == (dimension,)}
-
-    @staticmethod
-    def prune_vectors(db: sqlite3.Connection, model: str, keep: set[str]) -> int:
-        """Drop one encoder's embeddings of texts no chunk has any more; returns how many went."""
-        stale = [(key, model) for (key,) in db.execute("SELECT text_hash FROM embeddings WHERE model = ?", (model,))
-                 if key not in keep]
-        db.executemany("DELETE FROM embeddings WHERE text_hash = ? AND model = ?", stale)
-        return len(stale)
 
     @staticmethod
     def delete_document(db: sqlite3.Connection, document_id: str) -> bool:

@@ -252,9 +252,6 @@ class Writer:
         keys = [embedding_key(text) for text in texts]
         vectors = self.store.vectors_for(info.model, info.dimension)
         vectors.update(self._encode_and_save({k: t for k, t in zip(keys, texts, strict=True) if k not in vectors}))
-        if len(vectors) > 2 * len(set(keys)) + 1000:  # texts gone from the collection: keep at most as many again
-            with self.store.transaction() as db:
-                ChunkStore.prune_vectors(db, info.model, set(keys))
         ids = np.array([rowid for rowid, _ in stored], dtype=np.int64)
         matrix = np.stack([vectors[key] for key in keys]) if stored else np.zeros((0, info.dimension))
         index = VectorIndex.build(ids, matrix, info.dimension)
