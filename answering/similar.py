@@ -6,7 +6,7 @@ source's own document and, by default, its own locality; grouped by place for th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.filters import Filters
 from index.search import Searcher, SearchHit
@@ -35,8 +35,14 @@ def _kept(hit: SearchHit, query: SimilarQuery) -> bool:
 
 
 def similar(searcher: Searcher, query: SimilarQuery, k: int, filters: Filters | None = None) -> list[SearchHit]:
-    """One hit per other document, best first."""
-    candidates = searcher.search(query.text, min(200, k * CANDIDATE_FACTOR + 10), filters, collapse=True)
+    """One hit per other document, best first.
+
+    Without the boosts for the places and years the passage names: they would favour the source's own place,
+    and the point is the others.
+    """
+    options = replace(searcher.options, boosts=None)
+    candidates = searcher.search(query.text, min(200, k * CANDIDATE_FACTOR + 10), filters, collapse=True,
+                                 options=options)
     return [hit for hit in candidates if _kept(hit, query)][:k]
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from answering.similar import SimilarQuery, similar
+from corpus.clean import normalize_unicode
 from eval.metrics import recall_at_k
 from eval.paths import REPO_ROOT
 from index.search import Searcher
@@ -43,7 +44,7 @@ def load_cases(path: Path = SIMILAR_CASES) -> list[SimilarCase]:
 def _source_query(searcher: Searcher, case: SimilarCase, text_of: dict[str, str]) -> SimilarQuery:
     """The case's passage as /similar sees it when a user starts from a chunk of the source document."""
     doc = next(d for d in searcher.documents if d.source == case.document)
-    at = text_of[doc.id].find(case.text)
+    at = text_of[doc.id].find(normalize_unicode(case.text))  # the stored text has one tone-mark placement
     source = searcher.hit_at(doc.id, at) if at >= 0 else None
     return SimilarQuery(case.text, source)
 

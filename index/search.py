@@ -33,6 +33,7 @@ MODES: tuple[str, ...] = get_args(Mode)  # the one list every edge (HTTP, CLI, e
 RRF_K = 10
 DENSE_WEIGHT = 0.5
 OVERFETCH = 5  # each leg ranks k*OVERFETCH candidates (at least 50) before fusion
+LONG_QUERY_WORDS = 30  # a pasted passage, not a question (the longest dev question has 26 words)
 FOREIGN_SHARE = 0.6  # below this share of Vietnamese syllables an unaccented query is taken as another language
 COLLAPSE_DEPTH = 10  # passages ranked per document asked for when collapsing (at least 100)
 
@@ -114,12 +115,13 @@ def leg_weights(query: ParsedQuery, options: SearchOptions) -> dict[str, float]:
     With ``adaptive`` the dense leg counts less for what the lexical leg matches exactly and the encoder reads
     poorly: Vietnamese typed without diacritics (even restored, a wrong accent sends the encoder elsewhere while
     the folded lexical match is exact) and queries naming a document number; and more for queries in another
-    language (unaccented, most words not Vietnamese syllables), which the lexical leg cannot match at all.
+    language (unaccented, most words not Vietnamese syllables), which the lexical leg cannot match at all, and
+    for whole passages (``/similar``), whose many words make BM25 match on incidentals.
     """
     dense = options.dense_weight
     if options.adaptive:
         foreign = not query.accented and query.known_share < FOREIGN_SHARE
-        if foreign:
+        if foreign or len(query.folded.split()) >= LONG_QUERY_WORDS:
             dense *= options.foreign_dense_factor
         elif not query.accented or query.numbers:
             dense *= options.exact_dense_factor
@@ -200,10 +202,9 @@ class Searcher:
     def _mask(self, positions: Iterable[int]) -> np.ndarray:
         return self.columns.positions_mask(positions)
 
-    def _doc_boost(self, intent: ParsedQuery) -> np.ndarray:
+    def _doc_boost(self, intent: ParsedQuery, weights: Boosts | None) -> np.ndarray:
         """Per-document multipliers, touching only the documents a named place, year or number selects."""
         boost = np.ones(len(self.documents), dtype=np.float32)
-        weights = self.options.boosts
         if weights is None:
             return boost
         for place in intent.places:
@@ -213,10 +214,9 @@ class Searcher:
         boost[self._mask(i for n in intent.numbers for i in self._docs_of_number.get(n, ()))] += weights.number
         return boost
 
-    def _chunk_boost(self, intent: ParsedQuery, rows: np.ndarray) -> np.ndarray:
+    def _chunk_boost(self, intent: ParsedQuery, rows: np.ndarray, weights: Boosts | None) -> np.ndarray:
         """Boosts that depend on the passage, not only its document; computed for the candidates alone."""
         boost = np.ones(len(rows), dtype=np.float32)
-        weights = self.options.boosts
         if weights is None:
             return boost
         for i, row in enumerate(rows):
@@ -250,12 +250,12 @@ class Searcher:
 
     def search_batch(
         self, queries: Sequence[str | ParsedQuery], k: int = 10, filters: Filters | None = None, mode: Mode = "hybrid",
-        watch: Stopwatch | None = None, collapse: bool = False,
+        watch: Stopwatch | None = None, collapse: bool = False, options: SearchOptions | None = None,
     ) -> list[list[SearchHit]]:
         """Rank chunks for each query; ``watch`` (optional) collects seconds per stage.
 
         With ``collapse`` the k results are documents (their best passage each, see :func:`collapse_by_document`),
-        ranked from a deeper list of passages.
+        ranked from a deeper list of passages. ``options`` replaces this searcher's fusion and boost settings.
         """
         watch = watch or Stopwatch()
         wanted = max(k * COLLAPSE_DEPTH, 100) if collapse else k
@@ -263,7 +263,7 @@ class Searcher:
         results = []
         for query, rankings in zip(parsed, legs, strict=True):
             with watch.stage("fusion"):
-                hits = self.fuse(query, rankings, wanted)
+                hits = self.fuse(query, rankings, wanted, options)
                 results.append(collapse_by_document(hits, k) if collapse else hits)
         return results
 
@@ -297,8 +297,9 @@ class Searcher:
         return parsed, legs
 
     def search(self, query: str | ParsedQuery, k: int = 10, filters: Filters | None = None,
-               mode: Mode = "hybrid", watch: Stopwatch | None = None, collapse: bool = False) -> list[SearchHit]:
-        return self.search_batch([query], k, filters, mode, watch, collapse)[0]
+               mode: Mode = "hybrid", watch: Stopwatch | None = None, collapse: bool = False,
+               options: SearchOptions | None = None) -> list[SearchHit]:
+        return self.search_batch([query], k, filters, mode, watch, collapse, options)[0]
 
     def _lexical_ranking(self, query: ParsedQuery, depth: int, row_allowed: np.ndarray | None,
                          watch: Stopwatch) -> list[int]:
@@ -319,10 +320,10 @@ class Searcher:
         fused = fuse_rrf(live, leg_weights(intent, options), options.rrf_k)
         if not fused:
             return []
-        boost = self._doc_boost(intent)
+        boost = self._doc_boost(intent, options.boosts)
         rows = np.fromiter(fused.keys(), dtype=np.int64)
         scores = np.fromiter(fused.values(), dtype=np.float32) * boost[self.doc_of_row[rows]]
-        scores *= self._chunk_boost(intent, rows)
+        scores *= self._chunk_boost(intent, rows, options.boosts)
         order = np.argsort(-scores, kind="stable")[:k]
         found_by = {leg: set(r) for leg, r in live.items()}
         return [
