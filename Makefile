@@ -6,6 +6,7 @@ INDEX_DIR ?= var/index
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.run-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: run test test-fast lint index eval bench bench-quick clean chromium audit lock
@@ -21,9 +22,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-index: $(STAMP)
+# What running needs and nothing more: no test, lint or benchmark tools (make test adds those).
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e .
+	touch $(RUN_STAMP)
+
+index: $(RUN_STAMP)
 	$(BIN)/tracuu index build --corpus corpus/documents --index $(INDEX_DIR)
 
+# make run HOST=0.0.0.0 PORT=8080 to serve other machines of the network on another port.
 run: index
 	$(BIN)/tracuu serve --index $(INDEX_DIR) --host $(HOST) --port $(PORT)
 

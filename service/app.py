@@ -16,11 +16,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from index.textnorm import query_tokens
 from service.deps import open_collection
 from service.errors import install_error_handlers
-from service.routers import ask, documents, health, indicators, search, similar, web
-from service.schemas import ErrorResponse
+from service.responses import UTF8JSONResponse
+from service.routers import ask, docs, documents, health, indicators, search, similar, web
+from service.schemas import error_responses
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("tracuu")
+TAGS = [
+    {"name": "search", "description": "Tìm đoạn văn bản theo truy vấn, kèm vị trí trích dẫn chính xác"},
+    {"name": "answers", "description": "Hỏi đáp có trích dẫn; quyết định tương tự ở địa phương khác"},
+    {"name": "indicators", "description": "Chỉ tiêu và kết quả dạng số, so sánh giữa các địa phương"},
+    {"name": "documents", "description": "Danh sách, nội dung, tải lên và xóa văn bản (ghi cần khóa API)"},
+    {"name": "service", "description": "Tình trạng dịch vụ và tổng quan bộ văn bản"},
+]
 
 
 @asynccontextmanager
@@ -44,7 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Tìm kiếm và hỏi đáp trên văn bản của chính quyền địa phương Việt Nam, có trích dẫn.",
         version="0.1.0",
         lifespan=lifespan,
-        responses={422: {"model": ErrorResponse}, 400: {"model": ErrorResponse}},
+        responses=error_responses(400, 422),
+        default_response_class=UTF8JSONResponse,
+        docs_url=None,  # served by service.routers.docs from installed files: a CDN is out of reach offline
+        redoc_url=None,
+        openapi_tags=TAGS,
     )
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
@@ -54,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if cors_origins:  # closed unless origins are listed: a page elsewhere cannot call the API from a browser
         app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
-    for module in (search, ask, similar, indicators, documents, health, web):
+    for module in (search, ask, similar, indicators, documents, health, web, docs):
         app.include_router(module.router)
+    docs.mount_assets(app)
     health.install_metrics(app)
     return app

@@ -1,13 +1,18 @@
-"""The ``tracuu`` command line: parse, index, search, serve, eval.
+"""The ``tracuu`` command line: parse, index, search, info, serve, eval.
 
 Subcommands print JSON with ``--json`` (ensure_ascii=False, so Vietnamese
 stays readable) and exit non-zero with a one-line message on bad input.
+Only ``tracuu index build`` creates an index; every other command that reads
+one refuses a folder that holds none (status 2) instead of making an empty one.
+Output piped into a reader that stops early (``| head -1``) ends quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -17,11 +22,27 @@ from typing import TYPE_CHECKING, Any
 from corpus.errors import TracuuError
 from corpus.load import SUPPORTED_SUFFIXES
 from index.errors import IndexMismatch
+from index.folder import STORE_NAME
 from index.search import MODES
+from index.textnorm import fold_diacritics
 from service.settings import get_settings
 
 if TYPE_CHECKING:
     from index.collection import Collection
+
+
+class NoIndex(TracuuError):
+    """A command that reads an index was pointed at a folder that holds none."""
+
+    code = "no_index"
+
+
+def require_index(index_dir: Path) -> Path:
+    """The folder, when it holds an index; otherwise a one-line refusal naming the command that builds one."""
+    if not (index_dir / STORE_NAME).is_file():
+        raise NoIndex(f"{index_dir} is not an index folder (no {STORE_NAME}); build one first: "
+                      f"tracuu index build --corpus DIR --index {index_dir}")
+    return index_dir
 
 
 def _print_json(data: Any) -> None:
@@ -118,14 +139,14 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 
 def cmd_index_add(args: argparse.Namespace) -> int:
-    report = _open(Path(args.index)).ingest_paths([Path(f) for f in args.files])
+    report = _open(require_index(Path(args.index))).ingest_paths([Path(f) for f in args.files])
     _print_json({"added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
                  "rejected": report.rejected})
     return 1 if report.rejected and not (report.added or report.replaced or report.unchanged) else 0
 
 
 def cmd_index_remove(args: argparse.Namespace) -> int:
-    removed = _open(Path(args.index)).remove(args.document_ids)
+    removed = _open(require_index(Path(args.index))).remove(args.document_ids)
     _print_json({"removed": removed, "not_found": [d for d in args.document_ids if d not in removed]})
     return 0 if removed else 1
 
@@ -134,7 +155,7 @@ def cmd_index_snapshot(args: argparse.Namespace) -> int:
     """A consistent copy of an index folder, safe to take while a server is writing to it."""
     from index.snapshot import snapshot
 
-    info = snapshot(Path(args.index), Path(args.dest))
+    info = snapshot(require_index(Path(args.index)), Path(args.dest))
     summary = {"snapshot": str(args.dest), "documents": info.documents, "chunks": info.chunks,
                "store_generation": info.store_generation, "files": len(info.files),
                "bytes": sum(f.size for f in info.files)}
@@ -167,26 +188,90 @@ def _filters(pairs: Sequence[str]) -> dict[str, str]:
     return filters
 
 
+_WORD = re.compile(r"\w+")
+LINE_CHARS = 300  # a longer best line is cut around its first matching word
+
+
+def _folded_words(text: str) -> list[str]:
+    return _WORD.findall(fold_diacritics(text).lower())
+
+
+def best_line(text: str, query: str) -> str:
+    """The line of a passage sharing the most distinct words with the query, accents and case ignored ("ho ngheo"
+    finds "hộ nghèo"); the first such line on a tie, the first non-blank line when none shares a word."""
+    wanted = set(_folded_words(query))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    best = max(lines, key=lambda line: len(wanted.intersection(_folded_words(line))))  # max keeps the first
+    if len(best) <= LINE_CHARS:
+        return best
+    folded = fold_diacritics(best).lower()  # as long as the line: stored text is NFC, folding drops only marks
+    hits = [m.start() for m in _WORD.finditer(folded) if m.group() in wanted]
+    start = max(0, min(hits[0] if hits else 0, len(best) - LINE_CHARS) - 40)
+    cut = best[start : start + LINE_CHARS]
+    return ("…" if start else "") + cut + ("…" if start + LINE_CHARS < len(best) else "")
+
+
+def _print_hits(result: dict[str, Any], query: str) -> None:
+    if result.get("understood_as"):
+        print(f"(understood as: {result['understood_as']})")
+    if not result["results"]:
+        print("no passage matches")
+    for i, hit in enumerate(result["results"], 1):
+        doc = hit["document"]
+        where = " · ".join(x for x in (doc["number"] or doc["source"], doc["issuer"] or doc["locality"],
+                                         doc["issued_date"]) if x)
+        print(f"{i}. {where}  [{hit['score']:.4f}]")
+        if hit["section"]:
+            print(f"   {hit['section']}")
+        print(f"   » {best_line(hit['text'], query)}")
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from service.routers.search import run_search
     from service.schemas import SearchRequest
 
+    index_dir = require_index(Path(args.index))
     try:
         request = SearchRequest.model_validate(
             {"query": args.query, "k": args.k, "mode": args.mode, "filters": _filters(args.filter)})
     except ValidationError as exc:
         print(f"tracuu: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2
-    result = run_search(_open(Path(args.index)), request)
+    result = run_search(_open(index_dir), request)
     if args.json:
         _print_json(result)
+    else:
+        _print_hits(result, args.query)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """What an index folder holds: counts by province, year and type, the encoder, the last update."""
+    from service.overview import folder_overview
+
+    info = folder_overview(require_index(Path(args.index)))
+    if args.json:
+        _print_json(info)
         return 0
-    for i, hit in enumerate(result["results"], 1):
-        doc = hit["document"]
-        print(f"{i}. [{hit['score']:.4f}] {doc['number'] or doc['source']} · {doc['locality']} · {hit['section']}")
-        print(f"   {hit['text'][:200]}")
+    print(f"index {args.index}: {info['documents']} documents, {info['chunks']} chunks")
+    print(f"encoder: {info['encoder'] or 'none (lexical search only)'}")
+    print(f"last update: {info['updated_at'] or 'unknown'}")
+    sections = (
+        ("by province", [(f"{r['province'] or '(unknown)'}" + (f" (now {r['province_current']})"
+                                                              if r["province_current"] else ""), r["documents"])
+                         for r in info["by_province"]]),
+        ("by year", [(str(r["year"] or "(no year)"), r["documents"]) for r in info["by_year"]]),
+        ("by type", [(r["doc_type"] or "(unknown)", r["documents"]) for r in info["by_doc_type"]]),
+    )
+    for title, rows in sections:
+        print(f"{title}:")
+        width = max((len(label) for label, _ in rows), default=0)
+        for label, count in rows:
+            print(f"  {label.ljust(width)}  {count:>6}")
     return 0
 
 
@@ -200,10 +285,9 @@ def cmd_model_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import os
-
     import uvicorn
 
+    require_index(Path(args.index))
     os.environ["TRACUU_INDEX_DIR"] = str(args.index)
     get_settings.cache_clear()
     # Worker processes import the app factory by name; each opens the index folder read-only in its lifespan.
@@ -258,6 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_search)
 
+    i = sub.add_parser("info", help="what an index holds: documents by province, year and type; encoder; last update")
+    i.add_argument("--index", default=str(get_settings().index_dir))
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_info)
+
     v = sub.add_parser("serve", help="serve the HTTP API and the web page")
     v.add_argument("--index", default=str(get_settings().index_dir))
     v.add_argument("--host", default="127.0.0.1")
@@ -279,10 +368,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_stdout() -> None:
+    """After a reader closed the pipe: send what is left to /dev/null, so the exit flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not in the interpreter's exit flush
+        return status
+    except BrokenPipeError:  # `tracuu search … | head -1`: the reader has what it wanted
+        _quiet_stdout()
+        return 0
     except TracuuError as exc:
         print(f"tracuu: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,8 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from index.collection import BuildSettings, Collection
 from index.encoders import BUNDLED, DISABLED, load_embedder
@@ -67,12 +68,18 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
-def require_writer(request: Request, settings: SettingsDep) -> None:
+# Declared in OpenAPI on the write routes (the lock and the "Authorize" button of /docs); checked below, so a
+# missing or malformed header gets this API's own 401 body rather than FastAPI's.
+bearer = HTTPBearer(auto_error=False, scheme_name="bearerAuth",
+                    description="TRACUU_API_KEY của máy chủ. Khi máy chủ không đặt khóa, chỉ máy cục bộ được ghi.")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+
+
+def require_writer(request: Request, settings: SettingsDep, credentials: BearerDep) -> None:
     """Bearer key compared in constant time; with no key configured, only loopback clients may write."""
     if settings.api_key:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), settings.api_key.encode()):
+        token = credentials.credentials if credentials is not None else ""
+        if credentials is None or not hmac.compare_digest(token.encode(), settings.api_key.encode()):
             raise Unauthorized("writes need 'Authorization: Bearer <TRACUU_API_KEY>'")
         return
     if not _is_loopback(request.client.host if request.client else None):

@@ -20,6 +20,7 @@ from answering.generative import GenerationError, NotConfigured
 from corpus.errors import RejectedFile, TracuuError
 from index.errors import IndexMismatch, NotFound, SearchError
 from index.snapshot import SnapshotError
+from service.responses import UTF8JSONResponse
 
 log = logging.getLogger("tracuu")
 
@@ -61,7 +62,8 @@ def status_of(exc: TracuuError) -> int:
 
 
 def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}}, headers=headers)
+    return UTF8JSONResponse(status_code=status, content={"error": {"code": code, "message": message}},
+                            headers=headers)
 
 
 def _validation_message(exc: RequestValidationError | ValidationError) -> str:

@@ -152,9 +152,11 @@ def test_rrf_with_an_empty_leg_keeps_the_other_ranking() -> None:
 
 
 def test_rrf_weights_and_agreement() -> None:
-    fused = fuse_rrf({"lexical": [1, 2], "dense": [2, 3]}, {"lexical": 1.0, "dense": 1.0})
+    fused = fuse_rrf({"lexical": [1, 2], "dense": [2, 3]}, {"lexical": 1.0, "dense": 1.0}, k=60)
     assert max(fused, key=fused.__getitem__) == 2  # found by both legs
     assert fused[2] == pytest.approx(1 / 62 + 1 / 61)
+    default = fuse_rrf({"lexical": [1, 2], "dense": [2, 3]}, {"lexical": 1.0, "dense": 0.5})  # RRF_K = 10
+    assert default[2] == pytest.approx(1 / 12 + 0.5 / 11)
 
 
 @pytest.fixture(scope="module")

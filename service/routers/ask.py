@@ -12,13 +12,13 @@ from answering.generative import NotConfigured, generate_answer
 from index.timing import Stopwatch
 from service.deps import CollectionDep, SettingsDep, check_query_length
 from service.routers.search import filter_values
-from service.schemas import AskRequest, AskResponse
+from service.schemas import AskRequest, AskResponse, error_responses
 from service.serializers import citations_out, hit_out, record_out
 
 router = APIRouter(tags=["answers"])
 
 
-@router.post("/ask", response_model=AskResponse)
+@router.post("/ask", response_model=AskResponse, responses=error_responses(400, 422, 502))
 def ask(body: AskRequest, collection: CollectionDep, settings: SettingsDep) -> dict[str, Any]:
     """Trả lời câu hỏi bằng chính câu trong văn bản, kèm trích dẫn nguyên văn và vị trí."""
     check_query_length(body.question, settings, "question")

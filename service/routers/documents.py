@@ -6,7 +6,7 @@ from dataclasses import asdict
 from pathlib import PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,6 +15,7 @@ from index.errors import NotFound
 from index.filters import Filters
 from service.deps import CollectionDep, SettingsDep, require_writer
 from service.errors import TooLarge, UnsupportedType, error_response
+from service.schemas import DeleteResponse, UploadResponse, error_responses
 from service.serializers import meta_out
 from service.settings import Settings
 
@@ -28,13 +29,14 @@ UPLOAD_BODY_OVERHEAD = 1024 * 1024
 @router.get("/documents")
 def list_documents(
     collection: CollectionDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    locality: str | None = None,
-    province: str | None = None,
-    level: str | None = None,
-    doc_type: str | None = None,
-    year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Số văn bản mỗi trang")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Bỏ qua bao nhiêu văn bản đầu")] = 0,
+    locality: Annotated[str | None, Query(description="Địa phương", examples=["Bình Lục"])] = None,
+    province: Annotated[str | None, Query(description="Tỉnh (tên cũ hoặc tên mới)", examples=["Hà Nam"])] = None,
+    level: Annotated[str | None, Query(description="Cấp: tỉnh, huyện, xã", examples=["huyện"])] = None,
+    doc_type: Annotated[str | None, Query(description="Loại văn bản", examples=["Nghị quyết"])] = None,
+    year: Annotated[int | None, Query(ge=1900, le=2100, description="Năm kế hoạch hoặc báo cáo",
+                                      examples=[2024])] = None,
 ) -> dict[str, Any]:
     """Danh sách văn bản, phân trang, lọc theo địa phương, tỉnh, cấp, loại, năm."""
     searcher = collection.searcher()
@@ -44,7 +46,7 @@ def list_documents(
     return {"total": len(docs), "documents": [meta_out(d) for d in docs[offset : offset + limit]]}
 
 
-@router.get("/documents/{document_id}")
+@router.get("/documents/{document_id}", responses=error_responses(404))
 def get_document(document_id: str, collection: CollectionDep) -> dict[str, Any]:
     """Một văn bản: siêu dữ liệu, toàn văn đã làm sạch, các mục và các đoạn."""
     view = collection.store.document_view(document_id)  # text, sections and chunk offsets of one version
@@ -58,14 +60,14 @@ def get_document(document_id: str, collection: CollectionDep) -> dict[str, Any]:
     }
 
 
-async def _read_capped(upload: UploadFile, limit: int) -> bytes:
+async def _read_capped(upload: UploadFile, name: str, limit: int) -> bytes:
     """Read an upload in pieces and stop as soon as it passes the limit, not after reading it all."""
     parts: list[bytes] = []
     size = 0
     while piece := await upload.read(UPLOAD_CHUNK):
         size += len(piece)
         if size > limit:
-            raise TooLarge(f"{_safe_name(upload.filename)}: over the upload limit of {limit} bytes")
+            raise TooLarge(f"{name}: over the upload limit of {limit} bytes")
         parts.append(piece)
     return b"".join(parts)
 
@@ -120,27 +122,52 @@ def _safe_name(name: str | None) -> str:
     return base or "upload.txt"
 
 
-@router.post("/documents", dependencies=[Depends(require_writer)])
-async def upload_documents(files: list[UploadFile], collection: CollectionDep, settings: SettingsDep) -> dict[str, Any]:
-    """Tải lên một hoặc nhiều tệp (.txt, .md, .docx, .pdf); trả về những gì được thêm, thay, bỏ qua, từ chối."""
+UNSUPPORTED = f"unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}"
+UploadFiles = Annotated[list[UploadFile], File(description="Một hoặc nhiều tệp .txt, .md, .docx, .pdf (trường "
+                                                           "multipart 'files', lặp lại cho mỗi tệp)")]
+
+
+@router.post("/documents", dependencies=[Depends(require_writer)], response_model=UploadResponse,
+             responses=error_responses(401, 403, 413, 415, 422))
+async def upload_documents(files: UploadFiles, collection: CollectionDep, settings: SettingsDep) -> dict[str, Any]:
+    """Tải lên một hoặc nhiều tệp (.txt, .md, .docx, .pdf).
+
+    Tệp tốt được nhận; mỗi tệp hỏng (định dạng khác, quá lớn, rỗng, ảnh quét…) được liệt kê trong `rejected`
+    với lý do. Trả 415 khi mọi tệp đều có định dạng không hỗ trợ, 413 khi không còn tệp nào sau khi bỏ tệp quá
+    lớn; còn lại là 200.
+    """
     limit = settings.max_upload_bytes
-    received = []
+    received: list[tuple[str, bytes]] = []
+    refused: list[dict[str, str]] = []  # at the edge, before ingestion: wrong type or too large
     for upload in files:
         name = _safe_name(upload.filename)
         if PurePath(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-            raise UnsupportedType(f"{name}: unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}")
-        received.append((name, await _read_capped(upload, limit)))
+            refused.append({"source": name, "reason": UNSUPPORTED, "kind": UnsupportedType.code})
+            continue
+        try:
+            received.append((name, await _read_capped(upload, name, limit)))
+        except TooLarge:
+            refused.append({"source": name, "reason": f"over the upload limit of {limit} bytes",
+                            "kind": TooLarge.code})
+    if not received:
+        message = "; ".join(f"{r['source']}: {r['reason']}" for r in refused)
+        if all(r["kind"] == UnsupportedType.code for r in refused):
+            raise UnsupportedType(message)
+        raise TooLarge(message)
     report = collection.ingest(received)
     ids = {d.source: d.id for d in report.documents}
+    order = {_safe_name(u.filename): i for i, u in reversed(list(enumerate(files)))}  # rejections in upload order
+    rejected = sorted([*refused, *report.rejected], key=lambda r: order.get(r["source"], len(order)))
     return {
         "added": [{"source": s, "id": ids.get(s)} for s in report.added],
         "replaced": [{"source": s, "id": ids.get(s)} for s in report.replaced],
         "unchanged": report.unchanged,
-        "rejected": report.rejected,
+        "rejected": rejected,
     }
 
 
-@router.delete("/documents/{document_id}", dependencies=[Depends(require_writer)])
+@router.delete("/documents/{document_id}", dependencies=[Depends(require_writer)], response_model=DeleteResponse,
+               responses=error_responses(401, 403, 404))
 def delete_document(document_id: str, collection: CollectionDep) -> dict[str, Any]:
     """Xóa một văn bản khỏi chỉ mục."""
     if not collection.remove([document_id]):

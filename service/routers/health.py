@@ -1,4 +1,5 @@
-"""``/health`` (what is loaded and how) and ``/metrics`` (Prometheus: request counts and latency by endpoint)."""
+"""``/health`` (what is loaded and how), ``/overview`` (what the collection holds) and ``/metrics`` (Prometheus:
+request counts and latency by endpoint)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.deps import CollectionDep
+from service.overview import overview
+from service.schemas import Overview
 
 router = APIRouter(tags=["service"])
 
@@ -26,6 +29,14 @@ def health(collection: CollectionDep) -> dict[str, Any]:
         "dense": collection.searcher().dense_status,
         "index_built_at": manifest.get("built_at"),
     }
+
+
+@router.get("/overview", response_model=Overview)
+def collection_overview(collection: CollectionDep) -> dict[str, Any]:
+    """Tổng quan bộ văn bản: số văn bản và đoạn; theo tỉnh (tên cũ và tên hiện nay), theo năm, theo loại; mô hình
+    ngữ nghĩa; lần cập nhật cuối."""
+    _, chunks = collection.store.counts()
+    return overview(collection.store.documents(), chunks, collection.manifest())
 
 
 class _Metrics:

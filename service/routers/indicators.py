@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from answering.indicators import RecordFilters, compare, find_indicators, indicator_table
 from index.filters import Filters
 from service.deps import CollectionDep
+from service.schemas import IndicatorList
 from service.serializers import compare_row, record_out
 
 router = APIRouter(tags=["indicators"])
@@ -19,17 +20,18 @@ CSV_FIELDS = ["locality", "province", "year", "kind", "value", "value_max", "uni
               "quote"]
 
 
-@router.get("/indicators")
+@router.get("/indicators", response_model=IndicatorList)
 def list_indicators(
     collection: CollectionDep,
-    q: Annotated[str | None, Query(max_length=200, examples=["hộ nghèo"])] = None,
-    key: Annotated[str | None, Query(max_length=200)] = None,
-    province: str | None = None,
-    locality: str | None = None,
-    year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
-    kind: Literal["target", "result"] | None = None,
-    document_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    q: Annotated[str | None, Query(max_length=200, description="Từ trong tên chỉ tiêu", examples=["hộ nghèo"])] = None,
+    key: Annotated[str | None, Query(max_length=200, description="Khóa so sánh chính xác",
+                                     examples=["tỷ lệ hộ nghèo"])] = None,
+    province: Annotated[str | None, Query(description="Tỉnh", examples=["Hà Nam"])] = None,
+    locality: Annotated[str | None, Query(description="Địa phương", examples=["Bình Lục"])] = None,
+    year: Annotated[int | None, Query(ge=1900, le=2100, description="Năm của con số", examples=[2023])] = None,
+    kind: Annotated[Literal["target", "result"] | None, Query(description="target: chỉ tiêu; result: kết quả")] = None,
+    document_id: Annotated[str | None, Query(description="Mã văn bản")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Số bản ghi tối đa")] = 200,
 ) -> dict[str, Any]:
     """Các chỉ tiêu và kết quả dạng số, mỗi bản ghi kèm trích dẫn nguyên văn và vị trí."""
     where = Filters(province=province or None, locality=locality or None, document_id=document_id or None)
@@ -40,8 +42,9 @@ def list_indicators(
 @router.get("/indicators/compare")
 def compare_indicator(
     collection: CollectionDep,
-    key: Annotated[str, Query(min_length=1, max_length=200, examples=["tỷ lệ hộ nghèo"])],
-    format: Literal["json", "csv"] = "json",
+    key: Annotated[str, Query(min_length=1, max_length=200, description="Khóa so sánh (xem /indicators/keys)",
+                              examples=["tỷ lệ hộ nghèo"])],
+    format: Annotated[Literal["json", "csv"], Query(description="json, hoặc csv để mở bằng bảng tính")] = "json",
 ) -> Any:
     """So sánh một chỉ tiêu giữa các địa phương và các năm: mỗi địa phương, năm và loại một dòng."""
     rows = [compare_row(h) for h in compare(indicator_table(collection.searcher()), key)]

@@ -55,10 +55,11 @@ def search_get(
     request: Request,
     collection: CollectionDep,
     settings: SettingsDep,
-    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, examples=["chỉ tiêu hộ nghèo 2023"])],
-    k: Annotated[int, Query(ge=1, le=100)] = 10,
-    mode: SearchMode = "hybrid",
-    collapse: Literal["document"] | None = None,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="Câu truy vấn",
+                            examples=["chỉ tiêu hộ nghèo 2023"])],
+    k: Annotated[int, Query(ge=1, le=100, description="Số kết quả")] = 10,
+    mode: Annotated[SearchMode, Query(description="hybrid, lexical hoặc dense")] = "hybrid",
+    collapse: Annotated[Literal["document"] | None, Query(description="'document': mỗi văn bản một đoạn")] = None,
 ) -> dict[str, Any]:
     """Như ``POST /search``; các bộ lọc là tham số truy vấn (``locality``, ``year``…)."""
     allowed = {"q", "k", "mode", "collapse"} | set(Filters.model_fields)

@@ -12,13 +12,13 @@ from index.errors import NotFound
 from service.deps import CollectionDep
 from service.errors import InvalidRequest
 from service.routers.search import filter_values
-from service.schemas import SimilarRequest, SimilarResponse
+from service.schemas import SimilarRequest, SimilarResponse, error_responses
 from service.serializers import hit_out
 
 router = APIRouter(tags=["answers"])
 
 
-@router.post("/similar", response_model=SimilarResponse)
+@router.post("/similar", response_model=SimilarResponse, responses=error_responses(404, 422))
 def similar_directives(body: SimilarRequest, collection: CollectionDep) -> dict[str, Any]:
     """Các quyết định tương tự ở địa phương khác, theo một đoạn (chunk_id) hoặc một đoạn văn bản."""
     started = time.perf_counter()
