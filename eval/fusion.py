@@ -18,6 +18,7 @@ from index.search import OVERFETCH, Searcher, SearchOptions
 
 RRF_KS = (10, 30, 60, 100)
 DENSE_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+EXACT_FACTORS = (0.5, 1.0)  # with adaptive: the dense weight's share for accent-free Vietnamese and numbers
 ADAPTIVE = (False, True)
 GROUPS = {"all": lambda kind: True, "original 164": lambda kind: not kind.startswith("user_"),
           "user-phrased": lambda kind: kind.startswith("user_"),
@@ -30,13 +31,17 @@ def fusion_grid(searcher: Searcher, corpus: EvalCorpus, questions: Sequence[Ques
     depth = max(50, EVAL_K * OVERFETCH)
     parsed, legs = searcher.rank_legs([q.question for q in questions], depth)
     rows = []
-    for rrf_k, weight, adaptive in product(RRF_KS, DENSE_WEIGHTS, ADAPTIVE):
+    for rrf_k, weight, adaptive, exact in product(RRF_KS, DENSE_WEIGHTS, ADAPTIVE, EXACT_FACTORS):
+        if (weight == 0.0 or not adaptive) and exact != EXACT_FACTORS[0]:
+            continue  # the factor only matters for an adapted, non-zero dense weight
         if adaptive and weight == 0.0:
             continue  # adapting a zero weight changes nothing
-        options = replace(searcher.options, rrf_k=rrf_k, dense_weight=weight, adaptive=adaptive)
+        options = replace(searcher.options, rrf_k=rrf_k, dense_weight=weight, adaptive=adaptive,
+                          exact_dense_factor=exact)
         results = [_judged(searcher, corpus, q, p, leg, options) for q, p, leg in zip(questions, parsed, legs,
                                                                                        strict=True)]
-        row: dict[str, Any] = {"rrf_k": rrf_k, "dense_weight": weight, "adaptive": adaptive}
+        row: dict[str, Any] = {"rrf_k": rrf_k, "dense_weight": weight, "adaptive": adaptive,
+                               "exact_factor": exact if adaptive else None}
         for group, member in GROUPS.items():
             chosen = [r for r in results if member(r.kind)]
             if chosen:
@@ -56,10 +61,12 @@ def _judged(searcher: Searcher, corpus: EvalCorpus, question: Question, parsed: 
 def grid_markdown(rows: list[dict[str, Any]]) -> str:
     """The grid as a table, best overall MRR first."""
     groups = [g for g in GROUPS if g in rows[0]]
-    header = "| rrf k | dense weight | adaptive | " + " | ".join(f"{g} hit@1 / hit@5 / MRR" for g in groups) + " |"
+    header = ("| rrf k | dense weight | adaptive (accent-free/number factor) | "
+              + " | ".join(f"{g} hit@1 / hit@5 / MRR" for g in groups) + " |")
     lines = [header, "|" + "---|" * (3 + len(groups))]
     for row in sorted(rows, key=lambda r: -r["all"]["mrr@10"]):
         cells = [f"{row[g]['hit@1']:.3f} / {row[g]['hit@5']:.3f} / {row[g]['mrr@10']:.3f}" for g in groups]
-        lines.append(f"| {row['rrf_k']} | {row['dense_weight']} | {'yes' if row['adaptive'] else 'no'} | "
+        adaptive = f"yes ({row['exact_factor']})" if row["adaptive"] else "no"
+        lines.append(f"| {row['rrf_k']} | {row['dense_weight']} | {adaptive} | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

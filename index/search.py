@@ -305,6 +305,8 @@ class Searcher:
                          watch: Stopwatch) -> list[int]:
         with watch.stage("tokenize"):
             tokens = query_tokens(query.normalized, self.options.tokenizer, normalized=True, accented=query.accented)
+            if query.restored:  # typed without accents: the restored forms match exactly, the folded ones loosely
+                tokens += query_tokens(query.restored, self.options.tokenizer, accented=True)
         with watch.stage("lexical"):
             scores = self.lexical.scores(tokens)
             if row_allowed is not None:
