@@ -275,6 +275,19 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model_export(args: argparse.Namespace) -> int:
+    """The bundled model as a sentence-transformers folder: what torch, fine-tuning and other tools can load."""
+    from index.encoders.export import export_bundled
+
+    dest = Path(args.dest)
+    if dest.exists() and any(dest.iterdir()):
+        print(f"tracuu: {dest} is not empty; give a new folder", file=sys.stderr)
+        return 2
+    export_bundled(dest)
+    print(f"exported the bundled encoder to {dest}; use it with TRACUU_EMBED_MODEL={dest}")
+    return 0
+
+
 def cmd_model_fetch(args: argparse.Namespace) -> int:
     """On a connected machine: download a model once and save it as a folder to carry to an offline one."""
     from sentence_transformers import SentenceTransformer
@@ -361,6 +374,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("name", help="e.g. intfloat/multilingual-e5-small")
     f.add_argument("--to", required=True)
     f.set_defaults(func=cmd_model_fetch)
+    x = m.add_parser("export-bundled", help="write the bundled multilingual e5-small as a sentence-transformers "
+                                            "folder (weights dequantised from its 4-bit file, tokenizer rebuilt)")
+    x.add_argument("dest", help="a folder that does not exist yet; then TRACUU_EMBED_MODEL=DEST selects it")
+    x.set_defaults(func=cmd_model_export)
 
     from eval.cli import add_eval_parser
 

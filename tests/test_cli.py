@@ -162,3 +162,10 @@ def test_error_bodies_are_utf8_too(client: TestClient) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/json; charset=utf-8"
     assert "không-có".encode() in response.content and b"\\u" not in response.content
+
+
+def test_export_bundled_refuses_a_folder_that_holds_something(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "keep.txt").write_text("x")
+    assert main(["model", "export-bundled", str(tmp_path)]) == 2
+    assert "not empty" in capsys.readouterr().err and (tmp_path / "keep.txt").exists()
