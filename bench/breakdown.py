@@ -18,7 +18,7 @@ from index.collection import Collection
 from index.encoders import load_embedder
 from index.search import Mode
 from index.timing import Stopwatch
-from service.schemas import SearchResponse
+from service.outputs import SearchResponse
 from service.serializers import hit_out
 
 STAGES = ("filters", "tokenize", "lexical", "encode", "vector", "fusion", "answer", "serialise")

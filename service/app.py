@@ -16,9 +16,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from index.textnorm import query_tokens
 from service.deps import open_collection
 from service.errors import install_error_handlers
+from service.outputs import error_responses
 from service.responses import UTF8JSONResponse
 from service.routers import ask, docs, documents, health, indicators, search, similar, web
-from service.schemas import error_responses
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("tracuu")

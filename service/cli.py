@@ -10,7 +10,6 @@ Output piped into a reader that stops early (``| head -1``) ends quietly.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -20,34 +19,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corpus.errors import TracuuError
-from corpus.load import SUPPORTED_SUFFIXES
-from index.errors import IndexMismatch
-from index.folder import STORE_NAME
 from index.search import MODES
 from index.textnorm import fold_diacritics
+from service.cli_common import open_index, print_json, require_index
+from service.cli_index import (
+    cmd_index_add,
+    cmd_index_build,
+    cmd_index_remove,
+    cmd_index_restore,
+    cmd_index_snapshot,
+)
 from service.settings import get_settings
 
 if TYPE_CHECKING:
-    from index.collection import Collection
-
-
-class NoIndex(TracuuError):
-    """A command that reads an index was pointed at a folder that holds none."""
-
-    code = "no_index"
-
-
-def require_index(index_dir: Path) -> Path:
-    """The folder, when it holds an index; otherwise a one-line refusal naming the command that builds one."""
-    if not (index_dir / STORE_NAME).is_file():
-        raise NoIndex(f"{index_dir} is not an index folder (no {STORE_NAME}); build one first: "
-                      f"tracuu index build --corpus DIR --index {index_dir}")
-    return index_dir
-
-
-def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    pass
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -63,118 +48,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
                    for c in doc.chunks],
     }
     if args.json:
-        _print_json(out)
+        print_json(out)
     else:
         print(f"{doc.source}: {meta['doc_type']} {meta['number']} — {meta['issuer']} ({meta['issued_date']})")
         print(f"  {len(doc.sections)} sections, {len(doc.chunks)} chunks")
-    return 0
-
-
-class ProgressBars:
-    """tqdm bars on stderr, one per stage the writer reports (files parsed, chunks encoded): count, rate, time left."""
-
-    def __init__(self) -> None:
-        self.bars: dict[str, Any] = {}
-
-    def __call__(self, what: str, done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        bar = self.bars.get(what)
-        if bar is None:
-            bar = self.bars[what] = tqdm(total=total, desc=what, unit=what.split()[0][:-1] or "item",
-                                         file=sys.stderr, disable=not sys.stderr.isatty(), dynamic_ncols=True)
-        bar.update(done - bar.n)
-
-    def close(self) -> None:
-        for bar in self.bars.values():
-            bar.close()
-
-
-def corpus_files(corpus: Path) -> list[Path]:
-    return sorted(p for p in corpus.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
-
-
-def _open(index_dir: Path) -> Collection:
-    from service.deps import open_collection
-
-    return open_collection(get_settings().model_copy(update={"index_dir": index_dir}))
-
-
-def cmd_index_build(args: argparse.Namespace) -> int:
-    """Make the index reflect the corpus folder: add new and changed files, drop files no longer there."""
-    index_dir = Path(args.index)
-    if args.rebuild and index_dir.exists():
-        import shutil
-
-        shutil.rmtree(index_dir)
-    try:
-        collection = _open(index_dir)
-    except IndexMismatch as exc:
-        # The corpus folder is at hand, so an index built by another version is simply rebuilt.
-        print(f"tracuu: {exc}; rebuilding from {args.corpus}", file=sys.stderr)
-        import shutil
-
-        shutil.rmtree(index_dir)
-        collection = _open(index_dir)
-    files = corpus_files(Path(args.corpus))
-    bars = collection.writer.progress = ProgressBars()
-    try:
-        report = collection.ingest_paths(files)
-    finally:
-        bars.close()
-    present = {p.name for p in files}
-    stale = [d.id for d in collection.store.documents() if d.source not in present]
-    removed = collection.remove(stale)
-    docs, chunks = collection.store.counts()
-    summary = {"added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
-               "removed": removed, "rejected": report.rejected, "documents": docs, "chunks": chunks}
-    _print_json(summary) if args.json else print(
-        f"index {index_dir}: {docs} documents, {chunks} chunks "
-        f"(+{len(report.added)} added, {len(report.replaced)} replaced, {len(report.unchanged)} unchanged, "
-        f"{len(removed)} removed, {len(report.rejected)} rejected)"
-    )
-    for rejected in report.rejected:
-        print(f"rejected {rejected['source']}: {rejected['reason']}", file=sys.stderr)
-    return 0
-
-
-def cmd_index_add(args: argparse.Namespace) -> int:
-    report = _open(require_index(Path(args.index))).ingest_paths([Path(f) for f in args.files])
-    _print_json({"added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
-                 "rejected": report.rejected})
-    return 1 if report.rejected and not (report.added or report.replaced or report.unchanged) else 0
-
-
-def cmd_index_remove(args: argparse.Namespace) -> int:
-    removed = _open(require_index(Path(args.index))).remove(args.document_ids)
-    _print_json({"removed": removed, "not_found": [d for d in args.document_ids if d not in removed]})
-    return 0 if removed else 1
-
-
-def cmd_index_snapshot(args: argparse.Namespace) -> int:
-    """A consistent copy of an index folder, safe to take while a server is writing to it."""
-    from index.snapshot import snapshot
-
-    info = snapshot(require_index(Path(args.index)), Path(args.dest))
-    summary = {"snapshot": str(args.dest), "documents": info.documents, "chunks": info.chunks,
-               "store_generation": info.store_generation, "files": len(info.files),
-               "bytes": sum(f.size for f in info.files)}
-    _print_json(summary) if args.json else print(
-        f"snapshot {args.dest}: {info.documents} documents, {info.chunks} chunks, store generation "
-        f"{info.store_generation}, {len(info.files)} files checksummed in SNAPSHOT.json")
-    return 0
-
-
-def cmd_index_restore(args: argparse.Namespace) -> int:
-    """Verify a snapshot's checksums, then put it in place as an index folder the configured model can open."""
-    from index.snapshot import restore
-
-    info = restore(Path(args.snapshot), Path(args.index), force=args.force, open_index=_open)
-    summary = {"restored": str(args.index), "from": str(args.snapshot), "documents": info.documents,
-               "chunks": info.chunks, "store_generation": info.store_generation}
-    _print_json(summary) if args.json else print(
-        f"index {args.index}: restored from {args.snapshot} ({info.documents} documents, {info.chunks} chunks, "
-        f"taken {info.created_at}), every checksum verified")
     return 0
 
 
@@ -241,9 +118,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"tracuu: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2
-    result = run_search(_open(index_dir), request)
+    result = run_search(open_index(index_dir), request)
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         _print_hits(result, args.query)
     return 0
@@ -255,7 +132,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     info = folder_overview(require_index(Path(args.index)))
     if args.json:
-        _print_json(info)
+        print_json(info)
         return 0
     print(f"index {args.index}: {info['documents']} documents, {info['chunks']} chunks")
     print(f"encoder: {info['encoder'] or 'none (lexical search only)'}")

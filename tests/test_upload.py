@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.schemas import UploadResponse
+from service.outputs import UploadResponse
 from service.settings import Settings
 from tests.conftest import DOCUMENTS
 

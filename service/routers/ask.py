@@ -11,8 +11,9 @@ from answering.extractive import NO_ANSWER, answer_question
 from answering.generative import NotConfigured, generate_answer
 from index.timing import Stopwatch
 from service.deps import CollectionDep, SettingsDep, check_query_length
+from service.outputs import AskResponse, error_responses
 from service.routers.search import filter_values
-from service.schemas import AskRequest, AskResponse, error_responses
+from service.schemas import AskRequest
 from service.serializers import citations_out, hit_out, record_out
 
 router = APIRouter(tags=["answers"])

@@ -15,7 +15,7 @@ from index.errors import NotFound
 from index.filters import Filters
 from service.deps import CollectionDep, SettingsDep, require_writer
 from service.errors import TooLarge, UnsupportedType, error_response
-from service.schemas import DeleteResponse, UploadResponse, error_responses
+from service.outputs import DeleteResponse, UploadResponse, error_responses
 from service.serializers import meta_out
 from service.settings import Settings
 

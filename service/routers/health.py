@@ -11,8 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.deps import CollectionDep
+from service.outputs import Overview
 from service.overview import overview
-from service.schemas import Overview
 
 router = APIRouter(tags=["service"])
 

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from answering.indicators import RecordFilters, compare, find_indicators, indicator_table
 from index.filters import Filters
 from service.deps import CollectionDep
-from service.schemas import IndicatorList
+from service.outputs import IndicatorList
 from service.serializers import compare_row, record_out
 
 router = APIRouter(tags=["indicators"])

@@ -12,7 +12,8 @@ from index.filters import Filters as FilterValues
 from index.timing import Stopwatch
 from service.deps import CollectionDep, SettingsDep, check_query_length
 from service.errors import InvalidRequest
-from service.schemas import MAX_QUERY_CHARS, Filters, SearchMode, SearchRequest, SearchResponse
+from service.outputs import SearchResponse
+from service.schemas import MAX_QUERY_CHARS, Filters, SearchMode, SearchRequest
 from service.serializers import hit_out
 
 router = APIRouter(tags=["search"])

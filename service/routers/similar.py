@@ -11,8 +11,9 @@ from answering.similar import SimilarQuery, group_by_place, similar
 from index.errors import NotFound
 from service.deps import CollectionDep
 from service.errors import InvalidRequest
+from service.outputs import SimilarResponse, error_responses
 from service.routers.search import filter_values
-from service.schemas import SimilarRequest, SimilarResponse, error_responses
+from service.schemas import SimilarRequest
 from service.serializers import hit_out
 
 router = APIRouter(tags=["answers"])
