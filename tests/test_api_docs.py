@@ -3,23 +3,17 @@ OpenAPI schema describes every field, the bearer key and the errors each route c
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from service import schemas
-from service.app import create_app
-from service.settings import Settings
+from tests.live import chromium, served
 
 LOCAL_HOSTS = {"127.0.0.1", "testserver"}
 URL = re.compile(r"""https?://[^\s"'<>)]+""")
@@ -156,46 +150,16 @@ def test_documented_errors_are_what_the_routes_answer(client: TestClient) -> Non
 
 # --- in a real browser, offline -----------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-         "--no-first-run", "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(sample_index: Path) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(Settings(index_dir=sample_index)), host="127.0.0.1", port=port,
-                            log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert instance.started, "the test server did not start in 30 s"
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with served(sample_index) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; `make test` installs Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is not installed here (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 class Requests:

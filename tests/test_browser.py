@@ -3,65 +3,29 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from service.app import create_app
-from service.settings import Settings
+from tests.live import chromium, served
 
 pytestmark = pytest.mark.slow  # starts a server and a browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(sample_index: Path) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(Settings(index_dir=sample_index)), host="127.0.0.1", port=port,
-                            log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert instance.started, "the test server did not start in 30 s"
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with served(sample_index) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def page(server: str):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; `make test` installs Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is not installed here (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone-width screen
         tab = context.new_page()
         tab.set_default_timeout(15_000)
         tab.goto(server + "/")
         yield tab
-        browser.close()
 
 
 def test_search_shows_highlighted_passages(page) -> None:
