@@ -64,7 +64,8 @@ def run(targets: Sequence[tuple[str, Path, Path | str | None]], questions: Seque
 
 def render(result: dict[str, Any]) -> str:
     lines = ["## Where one query's time goes (in-process, per dev question)", "",
-             "Median ms per stage (p95 in brackets). `encode` is the tiny stand-in encoder's own cost.", "",
+             "Median ms per stage (p95 in brackets). `encode` is the encoder's own cost (the bundled multilingual "
+             "e5-small where the collection has one).", "",
              "| collection | mode | " + " | ".join(STAGES) + " | total |",
              "|---|---|" + "---|" * (len(STAGES) + 1)]
     for row in result["rows"]:
