@@ -23,7 +23,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -32,7 +32,7 @@ def _free_port() -> int:
 @contextmanager
 def served(index_dir: Path) -> Iterator[str]:
     """The app over ``index_dir`` on a free loopback port, in a thread; yields its base URL, stops it after."""
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(Settings(index_dir=index_dir)), host="127.0.0.1", port=port,
                             log_level="warning")
     instance = uvicorn.Server(config)

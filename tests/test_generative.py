@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.test_browser import _free_port
+from tests.live import free_port as _free_port
 
 SEEN: list[list[dict[str, str]]] = []
 
