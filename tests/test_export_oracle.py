@@ -23,6 +23,8 @@ import pytest
 
 from index.textnorm import fold_diacritics
 
+pytestmark = pytest.mark.slow  # exports the bundled model (about 15 s and 2.4 GB) before any test runs
+
 DOCUMENTS = Path(__file__).resolve().parents[1] / "corpus" / "documents"
 PASSAGES = 1000  # the sizes: about 140k tokens, 5 min on one busy core (engine 55%, copy 40%)
 QUERIES = 300
@@ -146,14 +148,12 @@ def test_copy_is_a_sentence_transformers_e5(copy: Any) -> None:
     assert np.isclose(np.linalg.norm(vector), 1.0, atol=1e-5)
 
 
-@pytest.mark.slow
 def test_passages_match_the_engine(copy: Any, engine: Any) -> None:
     texts = _passages(PASSAGES)
     assert all(any(a in t for t in texts) for a in ("HĐND", "GPMB", "NTM")), "sample lost its abbreviations"
     _check(copy, engine, texts, is_query=False)
 
 
-@pytest.mark.slow
 def test_queries_match_the_engine(copy: Any, engine: Any) -> None:
     texts = _queries(QUERIES)
     assert all(any(a in t for t in texts) for a in ("HĐND", "GPMB", "NTM", "BHYT"))
