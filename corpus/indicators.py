@@ -16,6 +16,7 @@ import json
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -67,25 +68,110 @@ def parse_number(text: str) -> float:
     return float(text.replace(".", "").replace(",", "."))
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One row of ``data/indicator_keys.json``: names matching ``pattern`` (figures in ``unit``) get ``key``."""
+
+    pattern: re.Pattern[str]
+    key: str
+    unit: re.Pattern[str] | None = None
+    scope: re.Pattern[str] | None = None  # structure rules: words the heading or clause must hold
+
+    def applies(self, text: str, unit: str) -> bool:
+        return bool(self.pattern.search(text)) and (self.unit is None or bool(self.unit.fullmatch(unit)))
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The key rules, the share rules under "cơ cấu", names that name nothing, and leading verbs to drop."""
+
+    rules: tuple[Rule, ...]
+    structure: tuple[Rule, ...]
+    stop_names: frozenset[str]
+    lead: re.Pattern[str]
+
+
 @lru_cache(maxsize=1)
-def _key_rules() -> list[tuple[re.Pattern[str], str]]:
+def vocabulary() -> Vocabulary:
+    """The key vocabulary, read once per process from the data table."""
     raw = json.loads((resources.files("corpus") / "data" / "indicator_keys.json").read_text(encoding="utf-8"))
-    return [(re.compile(rule["pattern"], re.IGNORECASE), rule["key"]) for rule in raw["rules"]]
+
+    def compiled(pattern: str | None) -> re.Pattern[str] | None:
+        return re.compile(pattern, re.IGNORECASE) if pattern else None
+
+    rules = tuple(Rule(re.compile(r["pattern"], re.I), r["key"], compiled(r.get("unit"))) for r in raw["rules"])
+    structure = tuple(Rule(re.compile(r["pattern"], re.I), r["key"], scope=compiled(r["scope"]))
+                      for r in raw["structure_rules"])
+    lead = re.compile(r"^(?:(?:" + "|".join(raw["lead_words"]) + r")\s+)+", re.IGNORECASE)
+    return Vocabulary(rules, structure, frozenset(raw["stop_names"]), lead)
 
 
 def known_keys() -> frozenset[str]:
     """Keys the rule table defines: the indicators tracuu can compare and answer from."""
-    return frozenset(key for _, key in _key_rules())
+    table = vocabulary()
+    return frozenset(rule.key for rule in (*table.rules, *table.structure))
 
 
-def indicator_key(name: str) -> str:
-    """Group equivalent names across documents ("Tỷ lệ hộ nghèo (theo chuẩn mới)" → "tỷ lệ hộ nghèo")."""
-    for pattern, key in _key_rules():
-        if pattern.search(name):
-            return key
-    plain = re.sub(r"\([^)]*\)", " ", name.lower())
-    plain = re.sub(r"^(về|phấn đấu|tổng số|số)\s+", "", re.sub(r"\s+", " ", plain).strip(" :,-"))
+def indicator_key(name: str, context: str = "", unit: str = "") -> str:
+    """Group equivalent names across documents ("Tỷ lệ hộ nghèo (theo chuẩn mới)" → "tỷ lệ hộ nghèo").
+
+    The rules are tried on the name, then — for names that say little ("Thêm 02 trường học …") — on the name,
+    the unit and ``context`` (the words after the figure). A name no rule covers keeps a cleaned form of
+    itself; one that names nothing ("có", "trên") gets "".
+    """
+    table = vocabulary()
+    plain = _plain_name(name)
+    for text in (name, re.sub(r"\s+", " ", f"{name} {unit} {context}")):
+        for rule in table.rules:
+            if rule.applies(text, unit):
+                return rule.key
+        if not context:
+            break
+    if plain in table.stop_names or len(plain) < 3:
+        return ""
     return plain
+
+
+def _plain_name(name: str) -> str:
+    """Lower case, no parentheses, no leading verbs ("phấn đấu", "duy trì"), no trailing "đạt"/"là"/":"."""
+    plain = re.sub(r"\([^)]*\)", " ", name.lower())
+    plain = re.sub(r"\s+", " ", plain).strip(" :,-–(")
+    plain = vocabulary().lead.sub("", plain)
+    return re.sub(r"\s+(?:đạt|là|có|được)$", "", plain).strip(" :,-–")
+
+
+def structure_key(name: str, scope: str) -> str | None:
+    """The key of a share under a "cơ cấu" heading ("Công nghiệp - Xây dựng: 54% - 55%"), if it names a sector."""
+    for rule in vocabulary().structure:
+        if (rule.scope is None or rule.scope.search(scope)) and rule.pattern.search(name):
+            return rule.key
+    return None
+
+
+_QUALIFIER = re.compile(r"^\s*(?:so với|kế hoạch|kh\b|dự toán|cùng kỳ|theo giá|bằng)", re.IGNORECASE)
+
+
+def name_and_key(record: Indicator, after: str = "", previous_name: str | None = None,
+                 line_head: str = "") -> tuple[str, str]:
+    """A record's name and key, settled from the text around it.
+
+    ``after`` is the text that follows its figure in its clause, ``previous_name`` the name of the figure
+    before it in the same clause (None when it opens the clause) and ``line_head`` the text of its line
+    before its quote ("Cơ cấu kinh tế: …; " before "Công nghiệp - xây dựng: 40,1%"). A qualifier read as a
+    name ("so với kế hoạch năm", "KH tỉnh giao") gives way to the name before it; a name that says nothing
+    ("Thêm", "toàn huyện có") is keyed by the words after its figure. Records read back from an index built
+    by an older extractor get the same answer, so the answering side calls this again.
+    """
+    name = record.indicator
+    if previous_name and _QUALIFIER.match(name):
+        name = previous_name
+    scope = f"{record.section} {line_head} {record.quote}"
+    if "cơ cấu" in scope.lower() and record.unit == "%" and record.comparator not in ("tăng", "giảm"):
+        shared = structure_key(name, scope)
+        if shared:
+            return name, shared
+    context = re.split(r"[;\n]|\d", after, maxsplit=1)[0][:160]  # up to the next figure or clause break
+    return name, indicator_key(name, context, record.unit)
 
 
 def _name_before(clause: str, figure_start: int) -> tuple[str, str | None]:
@@ -191,6 +277,7 @@ def extract_indicators(text: str, sections: Sequence[Section], meta: DocumentMet
         lead_end = _quote_start(clause, len(clause))
         lowered = clause.lower()
         name_start = 0
+        first = len(records)
         for figure in itertools.islice(_FIGURE.finditer(clause), MAX_FIGURES_PER_CLAUSE):
             name, comparator = _name_before(clause[name_start : figure.start()], figure.start() - name_start)
             if not name or len(name) > 160:
@@ -203,19 +290,29 @@ def extract_indicators(text: str, sections: Sequence[Section], meta: DocumentMet
             quote_start = offset + min(lead_end, figure.start())
             quote_end = offset + figure.end()
             records.append(Indicator(
-                indicator=name, key=indicator_key(name), value=value, value_max=value_max, unit=unit,
+                indicator=name, key="", value=value, value_max=value_max, unit=unit,
                 comparator=comparator, kind=kind, year=year, section=path, start=quote_start, end=quote_end,
                 quote=text[quote_start:quote_end], figure=_figure_text(clause, lowered, figure, comparator),
             ))
             name_start = figure.end()
+        records[first:] = _described(records[first:], text, clause_end)
     return records
 
 
-def _figure_text(clause: str, lowered: str, figure: re.Match[str], comparator: str | None) -> str:
-    """The answer as written: the comparator and the figure with its unit ("giảm còn 3,7%").
+def _described(clause_records: list[Indicator], text: str, clause_end: int) -> list[Indicator]:
+    """The records of one clause with their names and keys settled (see :func:`name_and_key`)."""
+    out: list[Indicator] = []
+    for record in clause_records:
+        line_start = max(text.rfind("\n", max(0, record.start - 400), record.start) + 1, record.start - 400)
+        name, key = name_and_key(record, text[record.end : min(clause_end, record.end + 200)],
+                                 out[-1].indicator if out else None, text[line_start : record.start])
+        out.append(replace(record, indicator=name, key=key))
+    return out
 
-    ``lowered`` is ``clause.lower()``, computed once per clause by the caller.
-    """
+
+def _figure_text(clause: str, lowered: str, figure: re.Match[str], comparator: str | None) -> str:
+    """The answer as written: the comparator and the figure with its unit ("giảm còn 3,7%");
+    ``lowered`` is ``clause.lower()``, computed once per clause by the caller."""
     start = figure.start()
     if comparator and comparator not in ("trở lên", "từ"):
         at = lowered.rfind(comparator, 0, figure.start())
@@ -225,12 +322,8 @@ def _figure_text(clause: str, lowered: str, figure: re.Match[str], comparator: s
 
 
 def _owning_section(sections: list[Section], starts: list[int], offset: int) -> Section | None:
-    """The deepest non-bullet section around ``offset``.
-
-    Sections nest (each ends no later than its parent), so the ones around an
-    offset are the last section starting at or before it and its ancestors:
-    a bisection and a short walk up, not a scan of every section per clause.
-    """
+    """The deepest non-bullet section around ``offset``. Sections nest, so the ones around an offset are the
+    last section starting at or before it and its ancestors: a bisection and a short walk up."""
     at = bisect_right(starts, offset) - 1
     current = sections[at] if at >= 0 else None
     while current is not None and (current.end <= offset or current.kind == "bullet"):

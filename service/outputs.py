@@ -130,7 +130,10 @@ class IndicatorOut(BaseModel):
                                     examples=[None])
     unit: str = Field(description="Đơn vị", examples=["%"])
     comparator: str | None = Field(description="Cách nói về con số", examples=["giảm còn"])
-    kind: str = Field(description="'target' (chỉ tiêu đề ra) hoặc 'result' (kết quả đạt được)", examples=["target"])
+    kind: str = Field(description="target (chỉ tiêu), result (kết quả), estimate (ước thực hiện), plan (kế hoạch) "
+                                  "hoặc growth (tốc độ tăng)", examples=["target"])
+    status: str = Field(description="Như văn bản ghi khi lưu: 'target' hoặc 'result'", examples=["target"])
+    period: str = Field(description="Kỳ của con số: year, half_first, half_second, five_year", examples=["year"])
     year: int | None = Field(description="Năm của con số", examples=[2023])
     section: str = Field(description="Đường dẫn mục chứa con số",
                          examples=["Điều 2 › 2. Các chỉ tiêu kinh tế - xã hội chủ yếu năm 2023"])
@@ -159,6 +162,40 @@ class DroppedCitation(BaseModel):
     reason: str = Field(description="Lý do loại", examples=["quote is not verbatim in the passage"])
 
 
+class DocumentLabel(BaseModel):
+    """Văn bản nguồn của câu trả lời, ở dạng đọc được."""
+
+    doc_type: str | None = Field(description="Loại văn bản", examples=["Nghị quyết"])
+    number: str | None = Field(description="Số, ký hiệu", examples=["140/NQ-HĐND"])
+    issuer: str | None = Field(description="Cơ quan ban hành", examples=["HĐND huyện Bình Lục"])
+    issued_date: str | None = Field(description="Ngày ban hành (ISO)", examples=["2022-12-16"])
+    label: str = Field(description="Dòng mô tả văn bản", examples=["Nghị quyết ngày 16/12/2022 (HĐND huyện Bình Lục)"])
+
+
+class AnswerContextOut(BaseModel):
+    """Câu trả lời thuộc về đâu: địa phương, năm, loại con số, văn bản — và một dòng tóm tắt."""
+
+    place: str | None = Field(description="Địa phương", examples=["Bình Lục"])
+    province: str | None = Field(description="Tỉnh", examples=["Hà Nam"])
+    year: int | None = Field(description="Năm của con số", examples=[2023])
+    kind: str | None = Field(description="target | result | estimate | plan | growth", examples=["target"])
+    kind_label: str | None = Field(description="Loại con số bằng tiếng Việt", examples=["chỉ tiêu"])
+    period: str | None = Field(description="Kỳ: year, half_first, half_second, five_year", examples=["year"])
+    document: DocumentLabel = Field(description="Văn bản nguồn")
+    text: str = Field(description="Dòng ngữ cảnh hiển thị cùng câu trả lời",
+                      examples=["Bình Lục · chỉ tiêu năm 2023 · Nghị quyết ngày 16/12/2022: "
+                                "Tỷ lệ hộ nghèo giảm còn 3,7%"])
+
+
+class AnswerItemOut(BaseModel):
+    """Một mục của câu trả lời dạng danh sách ("huyện nào …")."""
+
+    place: str | None = Field(description="Địa phương của mục", examples=["Vĩnh Bảo"])
+    text: str = Field(description="Câu trích trả lời cho địa phương này")
+    citation: CitationOut = Field(description="Trích dẫn nguyên văn của mục")
+    context: AnswerContextOut = Field(description="Ngữ cảnh của mục")
+
+
 class AskResponse(BaseModel):
     """Câu trả lời lấy từ văn bản, có trích dẫn; answer null kèm thông báo khi không có câu trả lời."""
 
@@ -166,8 +203,14 @@ class AskResponse(BaseModel):
     mode: str = Field(description="'extractive' hoặc 'generative'", examples=["extractive"])
     answer: str | None = Field(description="Câu trả lời; null khi văn bản không trả lời được",
                                examples=["giảm còn 3,7%"])
-    message: str | None = Field(description="Thông báo khi không có câu trả lời",
-                                examples=["Không tìm thấy câu trả lời trong các văn bản hiện có."])
+    message: str | None = Field(description="Thông báo khi không có câu trả lời (vì sao), hoặc lưu ý kèm câu trả lời",
+                                examples=["Chưa có văn bản nào về huyện Mường Khương."])
+    reason: str | None = Field(None, description="Mã lý do khi không trả lời: unknown_place, did_you_mean, "
+                                                 "year_not_covered, off_topic, not_stated, no_passage …",
+                               examples=["unknown_place"])
+    context: AnswerContextOut | None = Field(None, description="Địa phương, năm, loại và văn bản của câu trả lời")
+    items: list[AnswerItemOut] = Field(default_factory=list, description="Câu trả lời dạng danh sách, mỗi mục có "
+                                                                         "trích dẫn")
     confidence: float = Field(description="Độ tin cậy từ 0 đến 1", examples=[0.95])
     indicator: IndicatorOut | None = Field(None, description="Bản ghi chỉ tiêu mà câu trả lời được đọc ra, nếu có")
     citations: list[CitationOut] = Field(description="Trích dẫn nguyên văn làm căn cứ")

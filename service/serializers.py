@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from answering.extractive import Answer
+from answering.answer import Answer, Citation
+from answering.context import AnswerContext
 from answering.indicators import IndicatorHit
 from index.search import SearchHit
 from index.store import StoredDocument
@@ -32,18 +33,35 @@ def hit_out(hit: SearchHit) -> dict[str, Any]:
 
 def record_out(hit: IndicatorHit) -> dict[str, Any]:
     meta = hit.document.meta
-    return {**asdict(hit.record), "locality": meta.locality, "province": meta.province,
-            "document": meta_out(hit.document)}
+    return {**asdict(hit.record), "kind": hit.kind, "status": hit.record.kind, "period": hit.period,
+            "locality": meta.locality, "province": meta.province, "document": meta_out(hit.document)}
 
 
 def compare_row(hit: IndicatorHit) -> dict[str, Any]:
     record, meta = hit.record, hit.document.meta
-    return {"locality": meta.locality, "province": meta.province, "year": record.year, "kind": record.kind,
+    return {"locality": meta.locality, "province": meta.province, "year": record.year, "kind": hit.kind,
+            "period": hit.period,
             "value": record.value, "value_max": record.value_max, "unit": record.unit,
             "comparator": record.comparator, "document_id": hit.document.id, "quote": record.quote,
             "start": record.start, "end": record.end}
 
 
+def citation_out(c: Citation) -> dict[str, Any]:
+    return {"chunk_id": c.hit.chunk.id, "document": document_out(c.hit.document), "section": c.hit.chunk.section,
+            "quote": c.quote, "start": c.start, "end": c.end}
+
+
 def citations_out(answer: Answer) -> list[dict[str, Any]]:
-    return [{"chunk_id": c.hit.chunk.id, "document": document_out(c.hit.document), "section": c.hit.chunk.section,
-             "quote": c.quote, "start": c.start, "end": c.end} for c in answer.citations]
+    return [citation_out(c) for c in answer.citations]
+
+
+def context_out(context: AnswerContext | None) -> dict[str, Any] | None:
+    if context is None:
+        return None
+    return {**asdict(context), "kind_label": context.kind_label,
+            "document": {**asdict(context.document), "label": context.document.label}}
+
+
+def items_out(answer: Answer) -> list[dict[str, Any]]:
+    return [{"place": item.place, "text": item.text, "citation": citation_out(item.citation),
+             "context": context_out(item.context)} for item in answer.items]

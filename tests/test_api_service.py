@@ -45,12 +45,27 @@ def test_ask_answers_with_a_verbatim_citation(client: TestClient, question: str,
     assert 0 < body["confidence"] <= 1
 
 
-@pytest.mark.parametrize("question", ["chỉ tiêu hộ nghèo 2023 của Hà Giang?", "giá vàng hôm nay bao nhiêu?",
-                                      "tỷ lệ hộ nghèo năm 2023 của tỉnh Cà Mau là bao nhiêu?"])
-def test_ask_says_plainly_when_nothing_answers(client: TestClient, question: str) -> None:
+@pytest.mark.parametrize(("question", "reason", "says"), [
+    ("chỉ tiêu hộ nghèo 2023 của Hà Giang?", "unknown_place", "Chưa có văn bản nào về tỉnh Hà Giang"),
+    ("giá vàng hôm nay bao nhiêu?", None, "Không tìm thấy"),
+    ("tỷ lệ hộ nghèo năm 2023 của tỉnh Cà Mau là bao nhiêu?", "unknown_place", "Chưa có văn bản nào về tỉnh Cà Mau"),
+    ("Thu nhập bình quân đầu người huyện Bình Lộc năm 2023 là bao nhiêu?", "did_you_mean", "Bình Lục"),
+])
+def test_ask_says_plainly_when_nothing_answers(client: TestClient, question: str, reason: str | None,
+                                               says: str) -> None:
     body = client.post("/ask", json={"question": question}).json()
     assert body["answer"] is None and body["citations"] == []
-    assert "Không tìm thấy" in body["message"]
+    assert says in body["message"]
+    if reason is not None:
+        assert body["reason"] == reason
+
+
+def test_ask_answers_with_its_context(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "Chỉ tiêu tỷ lệ hộ nghèo năm 2023 của huyện Bình Lục?"}).json()
+    context = body["context"]
+    assert "3,7%" in body["answer"] and (context["place"], context["year"], context["kind"]) == (
+        "Bình Lục", 2023, "target")
+    assert context["text"].startswith("Bình Lục · chỉ tiêu năm 2023 · ") and "3,7%" in context["text"]
 
 
 def test_ask_rejects_bad_input(client: TestClient) -> None:

@@ -14,7 +14,7 @@ from service.deps import CollectionDep, SettingsDep, check_query_length
 from service.outputs import AskResponse, error_responses
 from service.routers.search import filter_values
 from service.schemas import AskRequest
-from service.serializers import citations_out, hit_out, record_out
+from service.serializers import citations_out, context_out, hit_out, items_out, record_out
 
 router = APIRouter(tags=["answers"])
 
@@ -45,7 +45,10 @@ def ask(body: AskRequest, collection: CollectionDep, settings: SettingsDep) -> d
         "mode": body.mode,
         "dropped_citations": list(dropped),
         "answer": answer.text,
-        "message": None if answer.text else NO_ANSWER,
+        "message": answer.message or (None if answer.text else NO_ANSWER),
+        "reason": answer.reason,
+        "context": context_out(answer.context),
+        "items": items_out(answer),
         "confidence": answer.confidence,
         "indicator": record_out(answer.record) if answer.record else None,
         "citations": citations_out(answer),

@@ -16,6 +16,7 @@ from service.outputs import IndicatorList
 from service.serializers import compare_row, record_out
 
 router = APIRouter(tags=["indicators"])
+RecordKind = Literal["target", "result", "estimate", "plan", "growth"]
 CSV_FIELDS = ["locality", "province", "year", "kind", "value", "value_max", "unit", "comparator", "document_id",
               "quote"]
 
@@ -29,7 +30,8 @@ def list_indicators(
     province: Annotated[str | None, Query(description="Tỉnh", examples=["Hà Nam"])] = None,
     locality: Annotated[str | None, Query(description="Địa phương", examples=["Bình Lục"])] = None,
     year: Annotated[int | None, Query(ge=1900, le=2100, description="Năm của con số", examples=[2023])] = None,
-    kind: Annotated[Literal["target", "result"] | None, Query(description="target: chỉ tiêu; result: kết quả")] = None,
+    kind: Annotated[RecordKind | None, Query(description="target: chỉ tiêu; result: kết quả; estimate: ước thực "
+                                                         "hiện; plan: kế hoạch; growth: tốc độ tăng")] = None,
     document_id: Annotated[str | None, Query(description="Mã văn bản")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Số bản ghi tối đa")] = 200,
 ) -> dict[str, Any]:
@@ -61,8 +63,5 @@ def compare_indicator(
 @router.get("/indicators/keys")
 def indicator_keys(collection: CollectionDep) -> dict[str, Any]:
     """Các chỉ tiêu có thể so sánh, với số địa phương có số liệu."""
-    places: dict[str, set[str | None]] = {}
-    for hit in indicator_table(collection.searcher()):
-        places.setdefault(hit.record.key, set()).add(hit.document.meta.locality)
-    keys = sorted(places, key=lambda k: (-len(places[k]), k))
-    return {"keys": [{"key": k, "localities": len(places[k])} for k in keys]}
+    counts = indicator_table(collection.searcher()).key_counts()  # records without a key are not comparable
+    return {"keys": [{"key": k, "localities": n} for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]}

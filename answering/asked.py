@@ -1,0 +1,215 @@
+"""What a question asks, read once: its content words, whether it wants a figure, and which kind of figure.
+
+Place names, years and question words ("bao nhiêu", "nào") say where and when,
+not what; the remaining words are what a line must be about. Users abbreviate
+("bn", "đc", "6t", "nsnn") and write without diacritics, so words are folded
+and a short table of colloquial forms is expanded first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from importlib import resources
+
+from answering.records import keys_named_in
+from corpus.gazetteer import PlaceMention, fold
+from index.query import ParsedQuery
+from index.textnorm import expansion_text
+
+_STOP = frozenset(fold(w) for w in (
+    "của và các là có được cho trong năm với về theo tại thì những một này đã bao nhiêu gì nào ai mấy "
+    "thế như ra sao hay không đến từ ở bởi mức đâu khi nay ngày tháng phải sẽ đang muốn định dự kiến hiện "
+    "what which how many much does did do is the of in for to a an by its was were will be are district province "
+    "target reach set up want would should could can has have had that this these those it they their from with at "
+    "on as per about into get got make made two three s year years"
+).split())
+_NUMERIC = re.compile(r"\b(bao nhiêu|bao nhieu|bn|mấy|may|bao nhiu|tỷ lệ|ty le|mức nào|muc nao|phần trăm|"
+                      r"phan tram|how many|how much|how fast|what rate|by how much|rate|value|yield|revenue|"
+                      r"income|%)", re.IGNORECASE)
+_TARGET = re.compile(r"chỉ tiêu|chi tieu|mục tiêu|muc tieu|phấn đấu|phan dau|kế hoạch|ke hoach|dự kiến|du kien|"
+                     r"đặt ra|dat ra|muốn|muon|định|sẽ|6 tháng cuối|6 thang cuoi|nửa cuối|nua cuoi|target|aim|"
+                     r"plan|want", re.IGNORECASE)
+_RESULT = re.compile(r"kết quả|ket qua|đã đạt|ước đạt|uoc dat|ước thực hiện|6 tháng đầu|6 thang dau|6t đầu|"
+                     r"6t dau|nửa đầu|nua dau|sáu tháng đầu|thực hiện được|\bdid\b|\bwas\b|reach", re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+")
+# Folded: "đâu" and "mấy" fold onto "đầu" and "máy", which keyword queries are full of ("6 thang dau").
+_QUESTION_WORDS = re.compile(r"\b(?:nao|gi|ai|o dau|sao|the nao|khong|bao gio|khi nao|which|what|who|how|when|"
+                             r"where)\b")
+# What kind of thing a question wants, and what a line must hold to give it.
+_ANSWER_TYPES = {
+    "code": re.compile(r"\bso (?:may|hieu|ky hieu|gi|bao nhieu)\b|\b(?:chi thi|nghi quyet|quyet dinh|ke hoach|"
+                       r"bao cao|to trinh|thong bao) (?:nao|so may)\b|\btheo (?:chi thi|nghi quyet|quyet dinh)\b"),
+    "person": re.compile(r"\bai\b|\bwho\b|\bdong chi nao\b"),
+    "date": re.compile(r"\bngay nao\b|\bkhi nao\b|\bhan nao\b|\bthoi han\b|\bwhen\b|\bwhat date\b"),
+    "ordinal": re.compile(r"\bthu may\b|\blan thu\b|\bky hop nao\b|\bhoi nghi nao\b"
+                          r"|\b(?:hang|loai|cap|muc do) (?:may|nao)\b"),
+    "place": re.compile(r"\b(?:xa|huyen|tinh|dia phuong|noi|thon) nao\b|\bnhung (?:xa|noi|dia phuong|huyen)\b"
+                        r"|\bo dau\b|\bwhich (?:communes?|districts?|places?)\b|\bwhere\b"),
+}
+_TYPE_IN_LINE = {
+    "code": re.compile(r"\d+\s*[/-]\s*[A-ZĐ]"),
+    "person": re.compile(r"(?:đồng chí|ông|bà|Chủ tịch|Bí thư)\s+[A-ZĐ]\w*(?:\s+[A-ZĐ]\w*){1,3}"),
+    "date": re.compile(r"\d{1,2}/\d{1,2}/\d{4}|ngày\s+\d{1,2}\s+tháng|ngày\s+\d{1,2}/\d{1,2}"),
+    "ordinal": re.compile(r"(?:kỳ họp|lần|Hội nghị lần)\s+thứ\s+\w+|\b(?:loại|hạng|cấp|mức độ)\s+[IVX]+\b",
+                          re.IGNORECASE),
+    "place": re.compile(r"(?:xã|huyện|thị trấn|phường|tỉnh|thôn|TT\.?)\s*:?\s+[A-ZĐ][\w]*(?:\s+[A-ZĐ]\w*)*"),
+}
+
+
+# "bao nhiêu phần trăm", "bn %", "bao nhiêu con heo": the unit a figure must be in (money: any money unit).
+_ASKED_UNIT = re.compile(r"(?:bao nhiêu|bao nhieu|mấy|may|bn|nhiêu)\s+(phần trăm|phan tram|tỷ đồng|ty dong|triệu đồng|"
+                         r"trieu dong|tiền|tien|usd|tấn/ha|tạ/ha|tan/ha|ta/ha|tấn|tan|con|xã|doanh nghiệp|"
+                         r"doanh nghiep|lao động|lao dong|trường|truong|đảng viên|dang vien)\b|(\d*\s*%)",
+                         re.IGNORECASE)
+_UNIT_IN_LINE = {"phan tram": r"\d\s*%", "%": r"\d\s*%", "tien": r"\d\s*(?:tỷ|triệu|nghìn|đồng|USD)",
+                 "ty dong": r"\d\s*(?:tỷ|triệu)", "trieu dong": r"\d\s*(?:tỷ|triệu)"}
+
+
+def unit_pattern(question: str) -> re.Pattern[str] | None:
+    """What a line must hold when the question names the unit of the figure it wants."""
+    match = _ASKED_UNIT.search(question)
+    if not match:
+        return None
+    unit = fold(match.group(1) or "%").strip()
+    if unit in _UNIT_IN_LINE:
+        return re.compile(_UNIT_IN_LINE[unit], re.IGNORECASE)
+    words = r"\s+".join(re.escape(w) for w in unit.split())
+    return re.compile(rf"\d[\d.,/\s–-]*(?:nghìn |triệu )?{words}\b", re.IGNORECASE) if unit else None
+
+
+@lru_cache(maxsize=1)
+def _colloquial() -> tuple[dict[str, str], list[tuple[re.Pattern[str], str]]]:
+    """Chat abbreviations (word → words) and everyday phrases (pattern → the documents' term), from
+    corpus/data/colloquial_terms.json; phrases longest first."""
+    raw = json.loads((resources.files("corpus") / "data" / "colloquial_terms.json").read_text(encoding="utf-8"))
+    phrases = sorted(raw["everyday"].items(), key=lambda item: -len(item[0]))
+    return raw["abbreviations"], [(re.compile(rf"\b{re.escape(k)}\b", re.IGNORECASE), v) for k, v in phrases]
+
+
+def everyday_gloss(text: str) -> str:
+    """The documents' terms for the everyday phrases of ``text`` ("con heo" → "lợn")."""
+    return " ".join(term for pattern, term in _colloquial()[1] if pattern.search(text))
+
+
+@lru_cache(maxsize=1)
+def _english_terms() -> list[tuple[re.Pattern[str], str]]:
+    """English phrases → the Vietnamese terms the documents use (corpus/data/english_terms.json), longest first."""
+    raw = json.loads((resources.files("corpus") / "data" / "english_terms.json").read_text(encoding="utf-8"))
+    terms = sorted(raw["terms"].items(), key=lambda item: -len(item[0]))
+    return [(re.compile(rf"\b{re.escape(en)}\b", re.IGNORECASE), vi) for en, vi in terms]
+
+
+def english_gloss(text: str) -> str:
+    """The Vietnamese terms for the English phrases of ``text`` ("" when it has none)."""
+    found = []
+    rest = text
+    for pattern, vietnamese in _english_terms():
+        if pattern.search(rest):
+            found.append(vietnamese)
+            rest = pattern.sub(" ", rest)
+    return " ".join(found)
+
+
+def english_rest(text: str) -> str:
+    """The words of ``text`` the glossary does not cover (and which are not place names)."""
+    for pattern, _ in _english_terms():
+        text = pattern.sub(" ", text)
+    return " ".join(w for w in text.split() if not w[:1].isupper())
+
+
+def line_has_type(answer_type: str, text: str, named: frozenset[str] = frozenset()) -> bool:
+    """Whether a line holds what the question asks for; a document number the question itself names
+    ("nq 140 … căn cứ báo cáo số mấy") is not the number it asks for."""
+    found = [m.group(0) for m in _TYPE_IN_LINE[answer_type].finditer(text)]
+    if answer_type == "code":
+        found = [code for code in found if not any(code.split("/")[0].strip() in n for n in named)]
+    return bool(found)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The question, as the line scorer reads it."""
+
+    query: ParsedQuery
+    places: tuple[PlaceMention, ...] = ()  # the places it names (their words say where, not what)
+
+    @cached_property
+    def expanded(self) -> str:
+        """The question with colloquial forms spelled out and abbreviations given their other form."""
+        text = self.query.normalized
+        for place in self.places:  # "huyện Bình Lục" says where; "ngân sách huyện" says what
+            text = re.sub(rf"(?:\b{re.escape(place.unit_word)}\s+)?{re.escape(place.text)}" if place.unit_word
+                          else re.escape(place.text), " ", text)
+        abbreviations = _colloquial()[0]
+        text = "".join(abbreviations.get(w.lower(), w) for w in re.split(r"(\s+)", text))
+        text = f"{text} {everyday_gloss(text)}"
+        if self.foreign:
+            text = f"{text} {english_gloss(text)}"
+        return f"{text} {expansion_text(text)}".strip()
+
+    @property
+    def encoder_text(self) -> str:
+        """What the encoder reads: the question with diacritics restored, but an English question as typed."""
+        return self.query.normalized if self.foreign else self.query.dense_text
+
+    @property
+    def foreign(self) -> bool:
+        """Typed in another language (English): few of its syllables are Vietnamese."""
+        return self.query.known_share < 0.6
+
+    @cached_property
+    def answer_type(self) -> str | None:
+        """code | person | date | ordinal | place when the question asks for one (figures: see ``numeric``)."""
+        folded = " " + fold(self.query.normalized) + " "
+        for name, pattern in _ANSWER_TYPES.items():
+            if pattern.search(folded):
+                return name
+        return None
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Content words, folded: not places, years, numbers or question words (of an English question: the
+        Vietnamese terms its phrases stand for, which are what a line can share with it)."""
+        source = self.expanded
+        if self.foreign:  # the glossed phrases count as their Vietnamese terms, the rest as themselves
+            gloss = english_gloss(self.query.normalized)
+            source = f"{gloss} {expansion_text(gloss)} {english_rest(self.query.normalized)}"
+        found = _WORD.findall(fold(source))
+        return frozenset(w for w in found if w not in _STOP and not w.isdigit())
+
+    @cached_property
+    def named_numbers(self) -> frozenset[str]:
+        """Numbers the question writes itself ("nq 140", "163/TB-UBND"): what it asks about, not for."""
+        return frozenset(re.findall(r"\d{2,}", self.query.normalized)) - {str(y) for y in self.query.years}
+
+    @cached_property
+    def all_words(self) -> frozenset[str]:
+        """Every folded word of the expanded question (key matching needs "mức", "tỷ lệ" too)."""
+        return frozenset(_WORD.findall(fold(self.expanded)))
+
+    @cached_property
+    def numeric(self) -> bool:
+        """Wants a figure: asks "bao nhiêu", or is a bare keyword query naming an indicator ("thu ngân sách
+        Bình Giang 6 tháng đầu năm 2024")."""
+        if _NUMERIC.search(self.query.normalized):
+            return True
+        keyword_query = not _QUESTION_WORDS.search(" " + fold(self.query.normalized) + " ")
+        return keyword_query and bool(keys_named_in(f"{self.expanded} {self.query.dense_text}"))
+
+    @cached_property
+    def kind(self) -> str | None:
+        """"target" or "result" when the question says which; None when it does not."""
+        text = self.query.normalized
+        target, result = _TARGET.search(text), _RESULT.search(text)
+        if result and not target:
+            return "result"
+        if target and not result:
+            return "target"
+        return None
+
+    def coverage(self, words: frozenset[str]) -> float:
+        """Share of the content words found in ``words``."""
+        return len(self.words & words) / len(self.words) if self.words else 0.0

@@ -1,0 +1,110 @@
+"""/ask answers over the five sample documents, lexical-only (the suite runs without an encoder): refusals with
+their reason and message, context fields, metadata questions, the right line among siblings, list answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from answering.extractive import Answer, answer_question
+from index.collection import Collection
+from index.search import Searcher
+
+
+@pytest.fixture(scope="module")
+def searcher(sample_index: Path) -> Iterator[Searcher]:
+    collection = Collection.open(sample_index)
+    yield collection.searcher()
+    collection.store.close()
+
+
+def ask(searcher: Searcher, question: str) -> Answer:
+    query = searcher.parse(question)
+    answer = answer_question(searcher, query, searcher.search(query, 10))
+    texts = {}
+    for citation in answer.citations:  # every citation quotes the stored text at its offsets
+        doc_id = citation.hit.document.id
+        chunk = citation.hit.chunk
+        texts[doc_id] = chunk.text
+        assert chunk.text[citation.start - chunk.start : citation.end - chunk.start] == citation.quote
+    return answer
+
+
+@pytest.mark.parametrize(("question", "reason", "message"), [
+    ("Huyện Mường Khương (Lào Cai) đặt chỉ tiêu tỷ lệ hộ nghèo năm 2024 là bao nhiêu?", "unknown_place",
+     "Chưa có văn bản nào về huyện Mường Khương."),
+    ("Thu nhập bình quân đầu người huyện Kim Bảng (Hà Nam) năm 2023 phấn đấu đạt bao nhiêu?", "unknown_place",
+     "Chưa có văn bản nào về huyện Kim Bảng."),
+    ("Thu nhập bình quân đầu người huyện Bình Lộc năm 2023 là bao nhiêu?", "did_you_mean",
+     "Có phải bạn muốn hỏi huyện Bình Lục?"),
+    ("Tỷ lệ hộ nghèo huyện Bình Lục năm 2020 là bao nhiêu?", "year_not_covered",
+     "Chưa có văn bản nào về huyện Bình Lục cho năm 2020 (các văn bản hiện có nói về năm 2022, 2023)."),
+])
+def test_refusals_say_why(searcher: Searcher, question: str, reason: str, message: str) -> None:
+    answer = ask(searcher, question)
+    assert (answer.text, answer.reason, answer.message, answer.citations) == (None, reason, message, ())
+
+
+@pytest.mark.parametrize("question", [
+    "Tỷ lệ che phủ rừng của huyện Bình Lục năm 2023 đặt chỉ tiêu bao nhiêu?",
+    "Năng suất lúa bình quân năm 2023 của Bình Lục đặt chỉ tiêu bao nhiêu tạ/ha?",
+    "Bình Lục đặt chỉ tiêu thu nhập bình quân đầu người năm 2024 là bao nhiêu?",  # only 2023 is stated
+])
+def test_a_neighbouring_figure_is_not_an_answer(searcher: Searcher, question: str) -> None:
+    answer = ask(searcher, question)
+    assert answer.text is None and answer.reason in ("off_topic", "no_passage")
+
+
+def test_an_indicator_the_place_does_not_state_is_named_in_the_refusal(searcher: Searcher) -> None:
+    answer = ask(searcher, "Tỷ lệ che phủ rừng của huyện Bình Lục năm 2023 đặt chỉ tiêu bao nhiêu?")
+    assert (answer.reason, answer.message) == (
+        "off_topic", "Các văn bản về huyện Bình Lục năm 2023 không nêu tỷ lệ che phủ rừng.")
+
+
+def test_a_figure_comes_with_its_place_year_kind_and_document(searcher: Searcher) -> None:
+    answer = ask(searcher, "Chỉ tiêu tỷ lệ hộ nghèo năm 2023 của huyện Bình Lục là bao nhiêu?")
+    assert answer.text == "giảm còn 3,7%" and answer.record is not None and answer.confidence >= 0.8
+    context = answer.context
+    assert context is not None
+    assert (context.place, context.province, context.year, context.kind) == ("Bình Lục", "Hà Nam", 2023, "target")
+    assert (context.document.doc_type, context.document.issued_date) == ("Nghị quyết", "2022-12-16")
+    assert context.text.startswith("Bình Lục · chỉ tiêu năm 2023 · Nghị quyết ngày 16/12/2022 (HĐND huyện Bình Lục)")
+    assert context.text.endswith("Tỷ lệ hộ nghèo (theo chuẩn mới) giảm còn 3,7%")
+
+
+@pytest.mark.parametrize(("question", "answer", "quote"), [
+    ("Ai ký Thông báo 163/TB-UBND của UBND huyện Thường Xuân?", "Lục Đăng Hỏa", "Lục Đăng Hỏa"),
+    ("Số hiệu nghị quyết của HĐND huyện Bình Giang về kinh tế - xã hội 6 tháng cuối năm 2024?", "140 /NQ-HĐND",
+     "Số: 140 /NQ-HĐND"),
+    ("Nghị quyết Huyện ủy Vĩnh Bảo về nhiệm vụ năm 2024 ban hành ngày nào?", "ngày 12 tháng 12 năm 2023",
+     "Vĩnh Bảo, ngày 12 tháng 12 năm 2023"),
+    ("Cơ quan nào ban hành nghị quyết về nhiệm vụ phát triển kinh tế - xã hội 6 tháng cuối năm 2024 tỉnh Bắc Giang?",
+     "HĐND tỉnh Bắc Giang", "HỘI ĐỒNG NHÂN DÂN TỈNH BẮC GIANG"),
+])
+def test_questions_about_the_document_itself(searcher: Searcher, question: str, answer: str, quote: str) -> None:
+    found = ask(searcher, question)
+    assert (found.text, found.citations[0].quote) == (answer, quote)
+
+
+def test_a_question_about_another_instrument_is_not_a_metadata_question(searcher: Searcher) -> None:
+    found = ask(searcher, "Nghị quyết 140 của Bình Giang căn cứ vào báo cáo số mấy của UBND huyện?")
+    assert found.text is None or "222/BC-UBND" in found.citations[0].quote
+
+
+@pytest.mark.parametrize(("question", "figure"), [
+    ("Chi ngân sách xã của huyện Bình Giang nửa đầu năm 2024 là bao nhiêu?", "ước thực hiện 44 tỷ 032 triệu đồng"),
+    ("Thu ngân sách nhà nước huyện Bình Giang 6 tháng đầu năm 2024 ước đạt bao nhiêu?",
+     "ước đạt: 478 tỷ 528 triệu đồng"),
+    ("Bình Lục năm 2023: chỉ tiêu tỷ lệ trẻ em dưới 5 tuổi suy dinh dưỡng thể thấp còi?", "còn 12,7%"),
+])
+def test_the_right_figure_among_the_figures_of_one_sentence(searcher: Searcher, question: str, figure: str) -> None:
+    assert ask(searcher, question).text == figure
+
+
+def test_which_localities_is_answered_as_a_cited_list(searcher: Searcher) -> None:
+    answer = ask(searcher, "Chỉ tiêu tỷ lệ hộ nghèo và tỷ lệ tham gia bảo hiểm y tế của Bình Lục và Vĩnh Bảo")
+    assert answer.items and {item.place for item in answer.items} <= {"Bình Lục", "Vĩnh Bảo"}
+    assert len(answer.citations) == len(answer.items)
+    assert all(item.context.place == item.place for item in answer.items)
