@@ -12,8 +12,6 @@ rate or a share of the plan) and period — and says what it left out and why.
 from __future__ import annotations
 
 import re
-import threading
-import weakref
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -22,6 +20,7 @@ from functools import cached_property, lru_cache
 
 from answering.asked import Asked
 from answering.lines import Line
+from answering.memo import PerObject
 from answering.records import RecordFacts, describe, keys_named_in
 from answering.scope import collection_places
 from corpus.gazetteer import fold
@@ -103,18 +102,12 @@ class IndicatorTable(list[IndicatorHit]):
         return Counter({key: len(localities) for key, localities in places.items()})
 
 
-_TABLES: weakref.WeakKeyDictionary[Searcher, IndicatorTable] = weakref.WeakKeyDictionary()
-_TABLES_LOCK = threading.Lock()
+def _build_table(searcher: Searcher) -> IndicatorTable:
+    return IndicatorTable(_described(searcher))
 
 
-def indicator_table(searcher: Searcher) -> IndicatorTable:
-    """The snapshot's records with their documents, built once per snapshot (it is immutable)."""
-    with _TABLES_LOCK:
-        table = _TABLES.get(searcher)
-        if table is None:
-            table = IndicatorTable(_described(searcher))
-            _TABLES[searcher] = table
-        return table
+# The snapshot's records with their documents, built once per snapshot (it is immutable).
+indicator_table: PerObject[Searcher, IndicatorTable] = PerObject(_build_table)
 
 
 def _described(searcher: Searcher) -> list[IndicatorHit]:

@@ -17,11 +17,10 @@ or commune also matches a document of a wider unit that names it in its text
 from __future__ import annotations
 
 import re
-import threading
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from answering.memo import PerObject
 from corpus.gazetteer import PlaceMention, find_place_mentions, fold
 from corpus.models import Chunk
 from index.search import Searcher
@@ -110,18 +109,8 @@ def question_years(text: str) -> frozenset[int]:
     return _stated_years(" " + fold(text) + " ")
 
 
-_CACHE: weakref.WeakKeyDictionary[Searcher, CollectionPlaces] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
-
-
-def collection_places(searcher: Searcher) -> CollectionPlaces:
-    """Built once per snapshot (it is immutable)."""
-    with _LOCK:
-        places = _CACHE.get(searcher)
-        if places is None:
-            places = CollectionPlaces(searcher)
-            _CACHE[searcher] = places
-        return places
+# What the collection covers, built once per snapshot (it is immutable).
+collection_places: PerObject[Searcher, CollectionPlaces] = PerObject(CollectionPlaces)
 
 
 def scope_of(searcher: Searcher, question: str) -> Scope:

@@ -12,18 +12,16 @@ once per process, and a question costs one query encoding plus its new lines.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 
+from answering.memo import PerObject
 from index.encoders import Embedder
 from index.search import Searcher
 
 CACHE_LINES = 50_000  # 384 float32 each: about 77 MB at most
-_CACHES: weakref.WeakKeyDictionary[object, _LineCache] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
 
 
 class _LineCache:
@@ -62,13 +60,8 @@ def embedder_of(searcher: Searcher) -> Embedder | None:
     return getattr(dense, "embedder", None) if dense is not None else None
 
 
-def _cache(embedder: Embedder) -> _LineCache:
-    with _LOCK:
-        cache = _CACHES.get(embedder)
-        if cache is None:
-            cache = _LineCache(CACHE_LINES)
-            _CACHES[embedder] = cache
-        return cache
+# Encoded lines, per loaded encoder.
+_cache: PerObject[Embedder, _LineCache] = PerObject(lambda _: _LineCache(CACHE_LINES))
 
 
 def similarities(embedder: Embedder, question: str, lines: Sequence[str]) -> np.ndarray:
