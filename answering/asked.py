@@ -19,7 +19,7 @@ from corpus.gazetteer import PlaceMention, fold
 from index.query import ParsedQuery
 from index.textnorm import expansion_text
 
-_STOP = frozenset(fold(w) for w in (
+STOP_WORDS = frozenset(fold(w) for w in (
     "của và các là có được cho trong năm với về theo tại thì những một này đã bao nhiêu gì nào ai mấy "
     "thế như ra sao hay không đến từ ở bởi mức đâu khi nay ngày tháng phải sẽ đang muốn định dự kiến hiện "
     "what which how many much does did do is the of in for to a an by its was were will be are district province "
@@ -178,7 +178,7 @@ class Asked:
             gloss = english_gloss(self.query.normalized)
             source = f"{gloss} {expansion_text(gloss)} {english_rest(self.query.normalized)}"
         found = _WORD.findall(fold(source))
-        return frozenset(w for w in found if w not in _STOP and not w.isdigit())
+        return frozenset(w for w in found if w not in STOP_WORDS and not w.isdigit())
 
     @cached_property
     def named_numbers(self) -> frozenset[str]:

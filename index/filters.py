@@ -45,6 +45,8 @@ class DocumentColumns:
         self.position = {d.id: i for i, d in enumerate(documents)}
         self.keys = {name: np.array([_key_or_none(getattr(d.meta, name)) for d in documents], dtype=object)
                      for name in TEXT_FIELDS}
+        # The province since the 2025 reorganisation: "Hải Phòng" also finds what "Hải Dương" issued before it.
+        self.province_now = np.array([_key_or_none(d.meta.province_current) for d in documents], dtype=object)
         self.of_year: dict[int, list[int]] = {}
         for i, doc in enumerate(documents):
             for year in dict.fromkeys(doc.meta.years):
@@ -57,8 +59,12 @@ class DocumentColumns:
         allowed = np.ones(self.size, dtype=bool)
         for name, keys in self.keys.items():
             wanted = getattr(filters, name)
-            if wanted is not None:
-                allowed &= keys == place_key(wanted)  # None (field unknown) never equals a wanted value
+            if wanted is None:
+                continue
+            passes = keys == place_key(wanted)  # None (field unknown) never equals a wanted value
+            if name == "province":
+                passes |= self.province_now == place_key(wanted)
+            allowed &= passes
         if filters.document_id is not None:
             allowed &= self.positions_mask([self.position.get(filters.document_id, -1)])
         if filters.year is not None:

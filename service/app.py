@@ -69,5 +69,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (search, ask, similar, indicators, documents, health, web, docs):
         app.include_router(module.router)
     docs.mount_assets(app)
+    web.mount_static(app)
     health.install_metrics(app)
     return app

@@ -77,6 +77,13 @@ class DeleteResponse(BaseModel):
 # --- search, answers, similar ----------------------------------------------------------
 
 
+class Span(BaseModel):
+    """Một khoảng ký tự trong toàn văn đã làm sạch."""
+
+    start: int = Field(description="Vị trí bắt đầu", examples=[4632])
+    end: int = Field(description="Vị trí kết thúc (không tính)", examples=[4681])
+
+
 class SearchResult(BaseModel):
     """Một đoạn văn bản khớp với truy vấn, với vị trí chính xác trong văn bản đã làm sạch."""
 
@@ -92,6 +99,10 @@ class SearchResult(BaseModel):
     document: DocumentOut = Field(description="Văn bản chứa đoạn")
     more_in_document: int | None = Field(None, description="Với collapse: số đoạn khớp khác của cùng văn bản",
                                          examples=[3])
+    lead: Span | None = Field(None, description="Dòng của đoạn chứa nhiều từ của truy vấn nhất: dòng nên đọc trước")
+    highlights: list[list[int]] | None = Field(
+        None, description="Vị trí [đầu, cuối] các từ khớp thật với truy vấn (từ ghép nguyên vẹn, đúng dấu khi "
+                          "truy vấn có dấu), tính trong toàn văn", examples=[[[4640, 4642], [4643, 4648]]])
 
 
 class SearchResponse(BaseModel):
@@ -264,6 +275,22 @@ class TypeCount(BaseModel):
     documents: int = Field(description="Số văn bản", examples=[40])
 
 
+class LevelCount(BaseModel):
+    """Số văn bản của một cấp chính quyền."""
+
+    level: str | None = Field(description="Cấp: tỉnh, huyện, xã; null khi không xác định", examples=["huyện"])
+    documents: int = Field(description="Số văn bản", examples=[80])
+
+
+class LocalityCount(BaseModel):
+    """Số văn bản của một địa phương ban hành."""
+
+    locality: str = Field(description="Địa phương ban hành", examples=["Bình Lục"])
+    level: str | None = Field(description="Cấp của địa phương", examples=["huyện"])
+    province: str | None = Field(description="Tỉnh lúc ban hành", examples=["Hà Nam"])
+    documents: int = Field(description="Số văn bản", examples=[2])
+
+
 class Overview(BaseModel):
     """Tổng quan bộ văn bản: số lượng, phân bố theo tỉnh, năm, loại; bộ mã hóa; lần cập nhật cuối."""
 
@@ -272,6 +299,8 @@ class Overview(BaseModel):
     by_province: list[ProvinceCount] = Field(description="Theo tỉnh, nhiều văn bản trước")
     by_year: list[YearCount] = Field(description="Theo năm kế hoạch hoặc báo cáo, năm mới trước")
     by_doc_type: list[TypeCount] = Field(description="Theo loại văn bản, nhiều văn bản trước")
+    by_level: list[LevelCount] = Field(description="Theo cấp chính quyền ban hành")
+    by_locality: list[LocalityCount] = Field(description="Theo địa phương ban hành, xếp theo tỉnh rồi tên")
     encoder: str | None = Field(description="Mô hình ngữ nghĩa đã dùng khi xây chỉ mục; null: chỉ tìm từ khóa",
                                 examples=["intfloat/multilingual-e5-small"])
     updated_at: str | None = Field(description="Lần cập nhật chỉ mục cuối (UTC, ISO 8601)",

@@ -39,6 +39,8 @@ def overview(documents: Sequence[StoredDocument], chunks: int,
     provinces: Counter[tuple[str | None, str | None]] = Counter()
     years: Counter[int | None] = Counter()
     types: Counter[str | None] = Counter()
+    levels: Counter[str | None] = Counter()
+    places: Counter[tuple[str | None, str | None, str | None]] = Counter()
     for doc in documents:
         meta = doc.meta
         current = meta.province_current if meta.province_current != meta.province else None
@@ -46,6 +48,9 @@ def overview(documents: Sequence[StoredDocument], chunks: int,
         for year in dict.fromkeys(meta.years) or (None,):
             years[year] += 1
         types[meta.doc_type] += 1
+        levels[meta.level] += 1
+        if meta.locality:
+            places[(meta.locality, meta.level, meta.province)] += 1
     built_at = (manifest or {}).get("built_at")
     return {
         "documents": len(documents),
@@ -56,6 +61,9 @@ def overview(documents: Sequence[StoredDocument], chunks: int,
         "by_year": [{"year": y, "documents": n}
                     for y, n in sorted(years.items(), key=lambda kv: (kv[0] is None, -(kv[0] or 0)))],
         "by_doc_type": [{"doc_type": t, "documents": n} for t, n in _ranked(types)],
+        "by_level": [{"level": v, "documents": n} for v, n in _ranked(levels)],
+        "by_locality": [{"locality": loc, "level": lvl, "province": prov, "documents": n}
+                        for (loc, lvl, prov), n in sorted(places.items(), key=lambda kv: (str(kv[0][2]), kv[0][0]))],
         "encoder": encoder_of(manifest),
         "updated_at": str(built_at) if built_at else None,
     }

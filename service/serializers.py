@@ -7,6 +7,7 @@ from typing import Any
 
 from answering.answer import Answer, Citation
 from answering.context import AnswerContext
+from answering.highlight import Terms, highlight_spans, lead_line
 from answering.indicators import IndicatorHit
 from index.search import SearchHit
 from index.store import StoredDocument
@@ -23,12 +24,19 @@ def document_out(doc: StoredDocument) -> dict[str, Any]:
     return {"id": doc.id, "source": doc.source, **meta}
 
 
-def hit_out(hit: SearchHit) -> dict[str, Any]:
-    return {
-        "chunk_id": hit.chunk.id, "score": round(hit.score, 6), "text": hit.chunk.text, "section": hit.chunk.section,
-        "start": hit.chunk.start, "end": hit.chunk.end, "legs": list(hit.legs), "document": document_out(hit.document),
+def hit_out(hit: SearchHit, terms: Terms | None = None) -> dict[str, Any]:
+    """A passage as the API returns it; with the query's ``terms``, also its marks and the line it leads with."""
+    chunk = hit.chunk
+    out = {
+        "chunk_id": chunk.id, "score": round(hit.score, 6), "text": chunk.text, "section": chunk.section,
+        "start": chunk.start, "end": chunk.end, "legs": list(hit.legs), "document": document_out(hit.document),
         "more_in_document": hit.more_in_document,
     }
+    if terms is not None:
+        lead_start, lead_end = lead_line(chunk.text, terms)
+        out["lead"] = {"start": chunk.start + lead_start, "end": chunk.start + lead_end}
+        out["highlights"] = [[chunk.start + s, chunk.start + e] for s, e in highlight_spans(chunk.text, terms)]
+    return out
 
 
 def record_out(hit: IndicatorHit) -> dict[str, Any]:

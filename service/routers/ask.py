@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from answering.extractive import NO_ANSWER, answer_question
 from answering.generative import NotConfigured, generate_answer
+from answering.highlight import query_terms
 from index.timing import Stopwatch
 from service.deps import CollectionDep, SettingsDep, check_query_length
 from service.outputs import AskResponse, error_responses
@@ -39,7 +40,8 @@ def ask(body: AskRequest, collection: CollectionDep, settings: SettingsDep) -> d
         with watch.stage("answer"):
             answer = answer_question(searcher, query, hits)
     with watch.stage("serialise"):
-        passages = [hit_out(h) for h in hits[: body.k]]
+        terms = query_terms(query.restored or query.normalized)
+        passages = [hit_out(h, terms) for h in hits[: body.k]]
     return {
         "question": body.question,
         "mode": body.mode,

@@ -6,13 +6,15 @@ import csv
 import io
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from answering.indicators import RecordFilters, compare, find_indicators, indicator_table
+from answering.indicators import Comparison, RecordFilters, compare_groups, find_indicators, indicator_table
+from index.collection import Collection
 from index.filters import Filters
+from service.charts import comparison_svg
 from service.deps import CollectionDep
-from service.outputs import IndicatorList
+from service.outputs import IndicatorList, error_responses
 from service.serializers import compare_row, record_out
 
 router = APIRouter(tags=["indicators"])
@@ -41,15 +43,43 @@ def list_indicators(
     return {"total": len(found), "results": [record_out(h) for h in found[:limit]]}
 
 
-@router.get("/indicators/compare")
+def compare_filters(
+    province: Annotated[str | None, Query(description="Tỉnh, tên cũ hoặc tên sau năm 2025", examples=["Hải Phòng"])]
+    = None,
+    locality: Annotated[str | None, Query(description="Địa phương", examples=["Bình Lục"])] = None,
+    level: Annotated[Literal["tỉnh", "huyện", "xã"] | None, Query(description="Cấp ban hành")] = None,
+    doc_type: Annotated[str | None, Query(description="Loại văn bản", examples=["Nghị quyết"])] = None,
+    year_from: Annotated[int | None, Query(ge=1900, le=2100, description="Văn bản từ năm")] = None,
+    year_to: Annotated[int | None, Query(ge=1900, le=2100, description="Văn bản đến năm")] = None,
+) -> Filters:
+    """The page's filters, so the comparison and its chart show what the search shows."""
+    return Filters(province=province or None, locality=locality or None, level=level or None,
+                   doc_type=doc_type or None, year_from=year_from, year_to=year_to)
+
+
+CompareFilters = Annotated[Filters, Depends(compare_filters)]
+CompareKey = Annotated[str, Query(min_length=1, max_length=200, description="Khóa so sánh (xem /indicators/keys)",
+                                  examples=["tỷ lệ hộ nghèo"])]
+
+
+def _comparison(collection: Collection, key: str, where: Filters) -> Comparison:
+    return compare_groups(find_indicators(collection.searcher(), where, RecordFilters(key=key)), key)
+
+
+@router.get("/indicators/compare", response_model=None, responses=error_responses(422))
 def compare_indicator(
     collection: CollectionDep,
-    key: Annotated[str, Query(min_length=1, max_length=200, description="Khóa so sánh (xem /indicators/keys)",
-                              examples=["tỷ lệ hộ nghèo"])],
+    key: CompareKey,
+    where: CompareFilters,
     format: Annotated[Literal["json", "csv"], Query(description="json, hoặc csv để mở bằng bảng tính")] = "json",
 ) -> Any:
-    """So sánh một chỉ tiêu giữa các địa phương và các năm: mỗi địa phương, năm và loại một dòng."""
-    rows = [compare_row(h) for h in compare(indicator_table(collection.searcher()), key)]
+    """So sánh một chỉ tiêu giữa các địa phương và các năm: mỗi địa phương, năm và loại một dòng.
+
+    Chỉ các số liệu cùng đơn vị, cùng loại đo (mức đạt, tốc độ tăng, tỷ lệ so với kế hoạch) và cùng kỳ được đặt
+    cạnh nhau; các số liệu còn lại nằm trong ``left_out`` với lý do.
+    """
+    comparison = _comparison(collection, key, where)
+    rows = [compare_row(h) for h in (comparison.main.rows if comparison.main else ())]
     if format == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
@@ -57,7 +87,24 @@ def compare_indicator(
         writer.writerows(rows)
         return Response("\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="chi-tieu.csv"'})
-    return {"key": key, "rows": rows}
+    main = comparison.main
+    return {"key": key, "unit": main.unit if main else None, "measure": main.measure if main else None,
+            "period": main.period if main else None, "rows": rows,
+            "left_out": [{**compare_row(h), "reason": why} for h, why in comparison.left_out]}
+
+
+@router.get("/indicators/compare/chart.svg", response_class=Response, responses=error_responses(422))
+def compare_chart(
+    collection: CollectionDep,
+    key: CompareKey,
+    where: CompareFilters,
+    width: Annotated[int, Query(ge=280, le=1600, description="Bề rộng hình, điểm ảnh (bằng bề rộng khung trên trang)")]
+    = 720,
+) -> Response:
+    """Biểu đồ so sánh (SVG, vẽ bằng matplotlib trên máy chủ): trục, đơn vị, nhãn số kiểu Việt Nam."""
+    comparison = _comparison(collection, key, where)
+    svg = comparison_svg(comparison, width)
+    return Response(svg, media_type="image/svg+xml; charset=utf-8", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/indicators/keys")

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from answering.highlight import query_terms
 from index.collection import Collection
 from index.filters import Filters as FilterValues
 from index.timing import Stopwatch
@@ -32,11 +33,13 @@ def run_search(collection: Collection, request: SearchRequest) -> dict[str, Any]
     query = searcher.parse(request.query)
     hits = searcher.search(query, request.k, filter_values(request.filters), request.mode, watch,
                            collapse=request.collapse == "document")
+    understood = query.restored if query.restored and query.restored != query.normalized else None
     with watch.stage("serialise"):
-        results = [hit_out(h) for h in hits]
+        terms = query_terms(understood or query.normalized)  # the restored words are marked, not their folds
+        results = [hit_out(h, terms) for h in hits]
     return {
         "query": request.query,
-        "understood_as": query.restored if query.restored and query.restored != query.normalized else None,
+        "understood_as": understood,
         "took_ms": round((time.perf_counter() - started) * 1000, 3),
         "timings_ms": watch.milliseconds(),
         "mode": request.mode if searcher.dense is not None or request.mode == "lexical" else "lexical",
