@@ -79,8 +79,8 @@ bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick
 
 eval: $(STAMP)
-	$(BIN)/tracuu eval --dataset dev-distractors
-	$(BIN)/tracuu eval --dataset alqac
+	$(BIN)/tracuu eval --dataset dev-distractors --reports eval/reports
+	$(BIN)/tracuu eval --dataset alqac --reports eval/reports
 
 clean:
 	rm -rf var $(VENV)

@@ -14,11 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from bench import breakdown, corpora, serving, soak
 from bench.serving import Target, dev_questions
@@ -34,18 +37,22 @@ def _machine() -> dict[str, Any]:
             "load_average_at_start": list(os.getloadavg())}
 
 
-def _section(results: dict[str, Any], name: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+def _section(bar: Any, results: dict[str, Any], name: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """One section, timed; a failure is recorded and the run goes on. ``bar`` shows sections done, rate, time left."""
     started = time.perf_counter()
+    bar.set_description(f"bench: {name}")
     print(f"[bench] {name} …", flush=True)
     try:
         value = work()
     except Exception as exc:  # recorded, reported, and the exit status says so
         results["sections"][name] = {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()}
         print(f"[bench] {name} FAILED: {exc}", flush=True)
+        bar.update()
         return None
     value["seconds"] = round(time.perf_counter() - started, 1)
     results["sections"][name] = value
     print(f"[bench] {name} done in {value['seconds']} s", flush=True)
+    bar.update()
     return value
 
 
@@ -72,34 +79,36 @@ def run_all(quick: bool, only: Sequence[str] | None = None) -> dict[str, Any]:
                                "machine": _machine(), "sections": {}}
     wanted = set(only or ("ingest", "encoder", "serving", "breakdown", "vectors", "competitors", "soak"))
     started = time.perf_counter()
+    bar = tqdm(total=len(wanted), unit="section", file=sys.stderr, disable=not sys.stderr.isatty())
 
     if "ingest" in wanted:
         from bench import ingest
 
-        _section(results, "ingest", lambda: ingest.run(quick))  # full mode also builds the 100k-chunk index
+        _section(bar, results, "ingest", lambda: ingest.run(quick))  # full mode also builds the 100k-chunk index
     if "encoder" in wanted:
         from bench import encoder
 
-        _section(results, "encoder", lambda: encoder.run(quick))
+        _section(bar, results, "encoder", lambda: encoder.run(quick))
     targets = _targets(quick, results) if wanted & {"serving", "breakdown", "soak"} else []
     questions = dev_questions()
     if "serving" in wanted:
-        _section(results, "serving", lambda: serving.run(quick, targets))
+        _section(bar, results, "serving", lambda: serving.run(quick, targets))
     if "breakdown" in wanted:
         picked = {(t.name, t.index, t.model): None for t in targets if t.workers == 1}
-        _section(results, "breakdown", lambda: breakdown.run(list(picked), questions, quick))
+        _section(bar, results, "breakdown", lambda: breakdown.run(list(picked), questions, quick))
     if "vectors" in wanted:
         from bench import vectors
 
-        _section(results, "vectors", lambda: vectors.run(quick))
+        _section(bar, results, "vectors", lambda: vectors.run(quick))
     if "competitors" in wanted:
         from bench import competitors
 
-        _section(results, "competitors", lambda: competitors.run(quick))
+        _section(bar, results, "competitors", lambda: competitors.run(quick))
     if "soak" in wanted:
         hybrid = next(t for t in targets if t.model is not None)
-        _section(results, "soak", lambda: {**soak.soak(hybrid.index, SOAK_SECONDS[quick], hybrid.model),
+        _section(bar, results, "soak", lambda: {**soak.soak(hybrid.index, SOAK_SECONDS[quick], hybrid.model),
                                            "collection": hybrid.name})
+    bar.close()
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     return results
 

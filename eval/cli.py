@@ -182,5 +182,7 @@ def add_eval_parser(sub: Any) -> None:
     e.add_argument("--no-baseline", action="store_true")
     e.add_argument("--grid", action="store_true", help="measure every fusion setting (RRF k, weights) instead")
     e.add_argument("--cache", default=str(REPO_ROOT / "var" / "eval"))
-    e.add_argument("--reports", default=str(REPO_ROOT / "eval" / "reports"))
+    e.add_argument("--reports", default=str(REPO_ROOT / "var" / "reports"),
+                   help="where the reports go (default var/reports, untracked); `make eval` passes eval/reports, "
+                        "the committed ones")
     e.set_defaults(func=cmd_eval)

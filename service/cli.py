@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -20,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from corpus.errors import TracuuError
 from index.search import MODES
-from index.textnorm import fold_diacritics
 from service.cli_common import open_index, print_json, require_index
 from service.cli_index import (
     cmd_index_add,
@@ -65,29 +63,24 @@ def _filters(pairs: Sequence[str]) -> dict[str, str]:
     return filters
 
 
-_WORD = re.compile(r"\w+")
-LINE_CHARS = 300  # a longer best line is cut around its first matching word
+LINE_CHARS = 300  # a longer line is cut around its first matching word
 
 
-def _folded_words(text: str) -> list[str]:
-    return _WORD.findall(fold_diacritics(text).lower())
-
-
-def best_line(text: str, query: str) -> str:
-    """The line of a passage sharing the most distinct words with the query, accents and case ignored ("ho ngheo"
-    finds "hộ nghèo"); the first such line on a tie, the first non-blank line when none shares a word."""
-    wanted = set(_folded_words(query))
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return ""
-    best = max(lines, key=lambda line: len(wanted.intersection(_folded_words(line))))  # max keeps the first
-    if len(best) <= LINE_CHARS:
-        return best
-    folded = fold_diacritics(best).lower()  # as long as the line: stored text is NFC, folding drops only marks
-    hits = [m.start() for m in _WORD.finditer(folded) if m.group() in wanted]
-    start = max(0, min(hits[0] if hits else 0, len(best) - LINE_CHARS) - 40)
-    cut = best[start : start + LINE_CHARS]
-    return ("…" if start else "") + cut + ("…" if start + LINE_CHARS < len(best) else "")
+def lead_text(hit: dict[str, Any]) -> str:
+    """The passage's leading line as the API gives it (``lead``: the line holding most of the query, the one the
+    page shows first), cut around its first marked word when it is long."""
+    text, offset = hit["text"], hit["start"]
+    lead = hit.get("lead") or {"start": offset, "end": hit["end"]}
+    line = text[lead["start"] - offset : lead["end"] - offset]
+    stripped = line.lstrip()
+    shift = lead["start"] - offset + len(line) - len(stripped)
+    line = stripped.rstrip()
+    if len(line) <= LINE_CHARS:
+        return line
+    marks = [s - offset - shift for s, _ in hit.get("highlights") or () if 0 <= s - offset - shift < len(line)]
+    start = max(0, min(marks[0] if marks else 0, len(line) - LINE_CHARS) - 40)
+    cut = line[start : start + LINE_CHARS]
+    return ("…" if start else "") + cut + ("…" if start + LINE_CHARS < len(line) else "")
 
 
 def _print_hits(result: dict[str, Any], query: str) -> None:
@@ -102,7 +95,7 @@ def _print_hits(result: dict[str, Any], query: str) -> None:
         print(f"{i}. {where}  [{hit['score']:.4f}]")
         if hit["section"]:
             print(f"   {hit['section']}")
-        print(f"   » {best_line(hit['text'], query)}")
+        print(f"   » {lead_text(hit)}")
 
 
 def cmd_search(args: argparse.Namespace) -> int:

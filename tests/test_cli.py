@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.cli import best_line, main
+from service.cli import lead_text, main
 from service.overview import folder_overview
 from tests.conftest import DOCUMENTS
 
@@ -39,20 +39,20 @@ def test_search_typed_without_diacritics_finds_the_same_line(sample_index: Path,
     assert "» - Tỷ lệ hộ nghèo (theo chuẩn mới) giảm còn 3,7%." in out
 
 
-def test_best_line_folds_diacritics_and_case() -> None:
-    passage = ("2. Các chỉ tiêu kinh tế - xã hội chủ yếu năm 2023\n- Tổng giá trị sản xuất tăng 8%.\n"
-               "- Tỷ lệ hộ nghèo (theo chuẩn mới) giảm còn 3,7%.\n- Tỷ lệ lao động qua đào tạo đạt 75%.")
-    assert best_line(passage, "ti le HO NGHEO") == "- Tỷ lệ hộ nghèo (theo chuẩn mới) giảm còn 3,7%."
-    assert best_line(passage, "tỷ lệ") == "- Tỷ lệ hộ nghèo (theo chuẩn mới) giảm còn 3,7%."  # a tie: the first
-    assert best_line(passage, "đê điều") == "2. Các chỉ tiêu kinh tế - xã hội chủ yếu năm 2023"  # no word shared
-    assert best_line("\n  \n", "hộ nghèo") == ""
-
-
-def test_best_line_cuts_a_long_line_around_the_match() -> None:
+def test_lead_text_is_the_lead_line_cut_around_its_first_mark() -> None:
     line = "Mở đầu " * 80 + "tỷ lệ hộ nghèo giảm còn 3,7%" + " kết thúc" * 80
-    shown = best_line(line, "hộ nghèo")
+    text = "Dòng đầu\n  " + line + "\nDòng cuối"
+    offset = 1000
+    at = text.index(line) + offset
+    mark = text.index("hộ nghèo") + offset
+    hit = {"text": text, "start": offset, "end": offset + len(text), "lead": {"start": at - 2, "end": at + len(line)},
+           "highlights": [[mark, mark + 8]]}
+    shown = lead_text(hit)
     assert "hộ nghèo giảm còn 3,7%" in shown
     assert shown.startswith("…") and shown.endswith("…") and len(shown) <= 302
+    wanted = "- Tỷ lệ hộ nghèo 3,7%."
+    short = {"text": f"a\n{wanted}\n", "start": 0, "end": len(wanted) + 3, "lead": {"start": 2, "end": 2 + len(wanted)}}
+    assert lead_text(short) == "- Tỷ lệ hộ nghèo 3,7%."
 
 
 def test_search_json_is_the_api_shape(sample_index: Path, capsys) -> None:
