@@ -30,10 +30,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(index_dir: Path) -> Iterator[str]:
-    """The app over ``index_dir`` on a free loopback port, in a thread; yields its base URL, stops it after."""
+def served(index_dir: Path, **settings: Any) -> Iterator[str]:
+    """The app over ``index_dir`` (and any other ``settings``) on a free loopback port, in a thread; yields its base
+    URL, stops it after."""
     port = free_port()
-    config = uvicorn.Config(create_app(Settings(index_dir=index_dir)), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(Settings(index_dir=index_dir, **settings)), host="127.0.0.1", port=port,
                             log_level="warning")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)

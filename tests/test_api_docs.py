@@ -173,8 +173,11 @@ class Requests:
         self.blocked_by_policy: list[str] = []
 
 
-def _offline_tab(browser: Any, server: str) -> tuple[Any, Requests]:
-    context = browser.new_context()
+VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+def _offline_tab(browser: Any, server: str, size: str = "desktop") -> tuple[Any, Requests]:
+    context = browser.new_context(viewport=VIEWPORTS[size])
     tab = context.new_page()
     tab.set_default_timeout(20_000)
     seen = Requests()
@@ -196,8 +199,9 @@ def _offline_tab(browser: Any, server: str) -> tuple[Any, Requests]:
 
 
 @pytest.mark.slow
-def test_swagger_ui_renders_the_operations_offline(browser: Any, server: str, client: TestClient) -> None:
-    tab, seen = _offline_tab(browser, server)
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_swagger_ui_renders_the_operations_offline(browser: Any, server: str, client: TestClient, size: str) -> None:
+    tab, seen = _offline_tab(browser, server, size)
     tab.goto(server + "/docs")
     tab.locator(".opblock").first.wait_for()
     operations = sum(len(ops) for ops in client.get("/openapi.json").json()["paths"].values())
@@ -210,8 +214,9 @@ def test_swagger_ui_renders_the_operations_offline(browser: Any, server: str, cl
 
 
 @pytest.mark.slow
-def test_redoc_renders_offline(browser: Any, server: str) -> None:
-    tab, seen = _offline_tab(browser, server)
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_redoc_renders_offline(browser: Any, server: str, size: str) -> None:
+    tab, seen = _offline_tab(browser, server, size)
     tab.goto(server + "/redoc")
     tab.get_by_text("Tổng quan bộ văn bản", exact=False).first.wait_for()
     tab.get_by_text("chỉ tiêu hộ nghèo 2023 của Bình Lục?", exact=False).first.wait_for()  # an example, rendered
@@ -219,4 +224,17 @@ def test_redoc_renders_offline(browser: Any, server: str) -> None:
     assert seen.outside == []
     # ReDoc's sidebar asks its maker's CDN for a logo; the page's policy stops that inside the browser.
     assert sorted(seen.attempted) == sorted(seen.blocked_by_policy), seen.attempted
+    tab.context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_the_search_page_works_offline(browser: Any, server: str, size: str) -> None:
+    tab, seen = _offline_tab(browser, server, size)
+    tab.goto(server + "/#tim?q=hộ nghèo")
+    tab.locator(".result").first.wait_for()
+    tab.goto(server + "/#chi-tieu?key=tỷ lệ hộ nghèo")
+    tab.locator(".indicator-row").first.wait_for()
+    assert urljoin(server, "/static/app.js") in seen.local
+    assert seen.outside == [] and seen.attempted == []
     tab.context.close()

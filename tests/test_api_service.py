@@ -171,7 +171,8 @@ def test_metrics_and_page(client: TestClient) -> None:
     assert 'tracuu_requests_total{endpoint="/search",method="GET",status="200"}' in metrics
     assert "tracuu_request_seconds_bucket" in metrics
     page = client.get("/")
-    assert page.status_code == 200 and "Tương tự ở địa phương khác" in page.text
+    assert page.status_code == 200 and 'id="panel-upload"' in page.text
+    assert "Tương tự ở địa phương khác" in client.get("/static/app.js").text
 
 
 def test_openapi_documents_every_endpoint(client: TestClient) -> None:

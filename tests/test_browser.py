@@ -252,3 +252,26 @@ def test_upload_takes_the_good_files_and_explains_the_bad_one(browser: Any, writ
     tab.screenshot(path=str(SHOTS / f"tracuu-upload-{size}.png"), full_page=True)
     assert tab.evaluate("document.documentElement.scrollWidth") <= width + 1
     context.close()
+
+
+def test_upload_asks_for_the_key_when_writes_need_one(browser: Any, sample_index: Path, tmp_path: Path) -> None:
+    with served(writable_copy(sample_index, tmp_path), api_key="khoa-bi-mat") as url:
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        tab = context.new_page()
+        tab.set_default_timeout(30_000)
+        tab.goto(url + "/#tai-len")
+        text = "NGHỊ QUYẾT\nVề kế hoạch năm 2025 của huyện Thử Khóa\nĐiều 1. Tỷ lệ hộ nghèo giảm còn 1,5%.\n"
+        tab.set_input_files("#upload-files", [{"name": "co-khoa.txt", "mimeType": "text/plain",
+                                                "buffer": text.encode()}])
+        assert not tab.locator("#key-row").is_visible()
+        tab.click("#btn-upload")
+        tab.locator("#key-row").wait_for()
+        assert "Cần khóa truy cập" in tab.locator("#status").inner_text()
+        tab.fill("#api-key", "sai")
+        tab.click("#btn-upload")
+        until(tab, "document.getElementById('status').textContent.includes('không đúng')")
+        tab.fill("#api-key", "khoa-bi-mat")
+        tab.click("#btn-upload")
+        until(tab, "document.querySelectorAll('#upload-results li.ok').length === 1")
+        assert tab.locator("#upload-results").inner_text().startswith("co-khoa.txt: đã thêm")
+        context.close()

@@ -15,7 +15,7 @@ const ERRORS = {
   invalid_request: "Yêu cầu chưa hợp lệ.",
   bad_request: "Yêu cầu chưa hợp lệ.",
   unauthorized: "Cần khóa truy cập (API key) để thêm hoặc xóa văn bản.",
-  forbidden: "Khóa truy cập không đúng.",
+  forbidden: "Máy chủ chưa đặt khóa truy cập nên chỉ nhận văn bản gửi từ chính máy chủ.",
   too_large: "Tệp quá lớn so với giới hạn của máy chủ.",
   unsupported_type: "Định dạng tệp không được hỗ trợ (chỉ nhận .txt, .md, .docx, .pdf).",
   index_mismatch: "Chỉ mục được xây bằng mô hình khác; cần xây lại chỉ mục.",
@@ -473,10 +473,11 @@ async function upload(event) {
       shown.results = shown.similar = shown.indicators = null;  // the collection changed
       loadOverview();
     } catch (err) {
-      if (err.code === "unauthorized" || err.code === "forbidden") {
+      if (err.code === "unauthorized") {
+        sessionStorage.removeItem("tracuu-key");
         $("key-row").hidden = false;
         $("api-key").focus();
-        status(err.message + " Nhập khóa rồi bấm Tải lên lần nữa.", "error");
+        status(key ? "Khóa truy cập không đúng. Nhập lại khóa rồi bấm Tải lên." : err.message + " Nhập khóa rồi bấm Tải lên lần nữa.", "error");
         return;
       }
       if (err.code === "unsupported_type" || err.code === "too_large") {  // every file refused: say so per file
