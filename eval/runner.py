@@ -110,7 +110,7 @@ def seed_embeddings(store: Path, siblings: Path) -> None:
 def open_collection(cache: Path, corpus: EvalCorpus, config: Config, embedder: Embedder | None = None) -> Collection:
     """Build the index a configuration needs, or reuse the one a previous run left."""
     embedder = embedder if config.mode != "lexical" else None
-    directory = _index_dir(cache, corpus, config, embedder.info.model if embedder else "none")
+    directory = _index_dir(cache, corpus, config, embedder.info.vector_key if embedder else "none")
     if embedder is not None and not (directory / STORE_NAME).exists():
         ChunkStore(directory / STORE_NAME).close()  # the schema, so the embeddings can be copied in
         seed_embeddings(directory / STORE_NAME, directory.parent)

@@ -18,15 +18,17 @@ import numpy as np
 
 from corpus.chunk import estimate_tokens
 from corpus.load import read_bytes
-from corpus.models import ParsedDocument
+from corpus.models import Chunk, Indicator, ParsedDocument
 from corpus.pipeline import parse_text
 from index.encoders import Embedder, load_embedder
 from index.folder import IndexFolder, check_manifest, read_manifest
-from index.lexical import LexicalIndex
+from index.increment import Increment, StoredRows, load_restorer
+from index.lexical import LEXICAL_FORMAT, LexicalIndex
+from index.restore import DiacriticRestorer
 from index.search import Searcher, SearchOptions
-from index.store import ChunkStore
+from index.store import ChunkStore, StoredDocument
 from index.vectors import DenseRetriever, VectorIndex
-from index.writer import BuildSettings, IngestReport, StoredRows, Writer, for_embedder, load_restorer
+from index.writer import BuildSettings, IngestReport, Writer, for_embedder
 
 RELOAD_CHECK_S = 0.5  # how stale a server's view may be of a write made by another process
 
@@ -63,8 +65,11 @@ class Collection:
         if manifest is not None:
             check_manifest(manifest, collection.settings.record(), embedder.info if embedder else None, directory)
         stale = manifest is None or manifest.get("store_generation") != collection.store.generation
-        if stale or (embedder is not None and not (manifest or {}).get("dense")):
-            collection.rebuild()  # a crash left it behind, or an encoder came since: vectors are built now
+        lexical = (manifest or {}).get("lexical")
+        outdated = not isinstance(lexical, dict) or lexical.get("format") != LEXICAL_FORMAT
+        if stale or outdated or (embedder is not None and not (manifest or {}).get("dense")):
+            # a crash left it behind, it was built by an older tracuu, or an encoder came since: built again now
+            collection.rebuild()
         return collection
 
     def manifest(self) -> dict[str, object] | None:
@@ -99,24 +104,70 @@ class Collection:
         if manifest.get("store_generation") != generation:
             self.rebuild()  # first open and nothing consistent to show: wait for the writer, then build
             return
-        searcher = self._load_searcher(live, self.store.chunks_in_order())
-        if self.store.generation == generation:  # no write landed while the chunks were read
+        searcher = self._load_searcher(live)
+        if searcher is not None and self.store.generation == generation:  # no write landed while rows were read
             self._searcher, self._searcher_name = searcher, live.name
         elif self._searcher is None:
             self.rebuild()
 
-    def _load_searcher(self, live: Path, stored: StoredRows) -> Searcher:
+    def _load_searcher(self, live: Path, lexical: LexicalIndex | None = None, vectors: VectorIndex | None = None,
+                       stored: StoredRows | None = None, restorer: DiacriticRestorer | None = None) -> Searcher | None:
+        """The snapshot of a generation folder (None if the store holds other rows than it indexes).
+
+        From the snapshot served, only what differs is read: segments already in memory are reused, and only
+        the chunks and indicator records of the rows and documents a write changed are read from the store.
+        """
+        lexical = lexical or LexicalIndex.load(live / "lexical")
+        rowids = lexical.rowids
+        chunks = [chunk for _, chunk in stored] if stored is not None else self._chunks(rowids.tolist())
+        if chunks is None:
+            return None
+        documents = self.store.documents()
         dense = None
         if self.embedder is not None and (live / "dense").is_dir():
-            rowids = np.array([rowid for rowid, _ in stored], dtype=np.int64)
-            dense = DenseRetriever(self.embedder, VectorIndex.load(live / "dense"), rowids)
-        return Searcher([chunk for _, chunk in stored], self.store.documents(), LexicalIndex.load(live / "lexical"),
-                        dense=dense, dense_status=self.dense_status, options=self.search_options,
-                        indicators=self.store.indicators(), restorer=load_restorer(live))
+            dense = DenseRetriever(self.embedder, vectors or VectorIndex.load(live / "dense"), rowids)
+        return Searcher(chunks, documents, lexical, dense=dense, dense_status=self.dense_status,
+                        options=self.search_options, indicators=self._indicators(documents),
+                        restorer=restorer or load_restorer(live))
 
-    def _install(self, live: Path, stored: StoredRows) -> None:
-        """Called by the writer with each generation it publishes: readers switch to it at this assignment."""
-        self._searcher, self._searcher_name = self._load_searcher(live, stored), live.name
+    def _chunks(self, rowids: list[int]) -> list[Chunk] | None:
+        """The chunks of these store rows, in order: those the served snapshot holds are reused, others read."""
+        served = self._searcher
+        if served is not None:
+            before = served.lexical.rowids
+            kept = np.isin(before, rowids)
+            added = self.store.chunks_in_order(after=served.lexical.max_rowid)
+            if before[kept].tolist() + [rowid for rowid, _ in added] == rowids:
+                return [c for c, keep in zip(served.chunks, kept.tolist(), strict=True) if keep] + [c for _, c in added]
+        stored = self.store.chunks_in_order()
+        return [chunk for _, chunk in stored] if [rowid for rowid, _ in stored] == rowids else None
+
+    def _indicators(self, documents: list[StoredDocument]) -> list[tuple[str, Indicator]]:
+        """Indicator records of these documents: the served snapshot's, re-read only for documents that changed."""
+        served = self._searcher
+        if served is None:
+            return self.store.indicators()
+        before = {d.id: d.content_hash for d in served.documents}
+        now = {d.id: d.content_hash for d in documents}
+        changed = {doc for doc in before.keys() | now.keys() if before.get(doc) != now.get(doc)}
+        kept = [record for record in served.indicator_records if record[0] not in changed]
+        return sorted(kept + self.store.indicators(changed & now.keys()), key=lambda record: record[0])
+
+    def _install(self, live: Path, published: StoredRows | Increment) -> None:
+        """Called by the writer with each generation it publishes: readers switch to it at this assignment.
+
+        After an incremental write, a process that serves nothing yet (the CLI) loads nothing: its next
+        :meth:`searcher` call reads the generation then.
+        """
+        if isinstance(published, Increment):
+            if self._searcher is None:
+                return
+            searcher = self._load_searcher(live, published.lexical, published.vectors, restorer=published.restorer)
+        else:
+            searcher = self._load_searcher(live, stored=published)
+        if searcher is None:
+            raise RuntimeError(f"generation {live.name} does not index the rows of the store it was built from")
+        self._searcher, self._searcher_name = searcher, live.name
 
     # -- writing -------------------------------------------------------------
 

@@ -4,14 +4,18 @@ Layout::
 
     INDEX_DIR/store.sqlite          documents, chunks, metadata (the truth)
     INDEX_DIR/CURRENT               name of the live generation folder
-    INDEX_DIR/gen-000007-…/         manifest.json, lexical/ (and dense/ when a model is loaded)
+    INDEX_DIR/gen-000007-…/         manifest.json, diacritics.json, lexical/ (and dense/ when a model is loaded)
+    INDEX_DIR/gen-…/lexical/        segments.json, tombstones.npy, seg-<id>/ (see :mod:`index.lexical`)
     INDEX_DIR/.write.lock           flock held by the one writer (any thread, any process)
 
 A write commits to SQLite in one transaction, then builds a new generation
 folder beside the live one (:meth:`IndexFolder.staging`) and switches
 ``CURRENT`` with an atomic rename (:meth:`IndexFolder.publish`). A crash
 anywhere leaves either the old generation live or a store whose generation the
-live folder does not match. :mod:`index.collection` and :mod:`index.snapshot`
+live folder does not match. Most writes build the new generation from the live
+one (:mod:`index.increment`): lexical segment files, written once and never
+changed, are hard-linked into it rather than copied, so dropping an old
+generation only drops links. :mod:`index.collection` and :mod:`index.snapshot`
 both read the layout through this module.
 """
 

@@ -47,6 +47,7 @@ class ParsedQuery:
         return self.restored or self.normalized
 
 
+@lru_cache(maxsize=8192)  # each snapshot keys every document's place, type and level again: a few hundred names
 def place_key(name: str) -> str:
     """Comparison key for place names: "Bình Lục", "binh luc" and "BÌNH LỤC" are one place."""
     return fold_diacritics(normalize_unicode(name)).lower().strip()

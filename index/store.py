@@ -233,10 +233,16 @@ class ChunkStore:
             found.update(key for (key,) in rows)
         return found
 
-    def vectors_for(self, model: str, dimension: int) -> dict[str, np.ndarray]:
-        """text hash → vector for one encoder (vectors of another dimension, from a changed model, are ignored)."""
-        rows = self._db.execute("SELECT text_hash, vector FROM embeddings WHERE model = ?", (model,))
-        found = {key: np.frombuffer(blob, dtype=np.float32) for key, blob in rows}
+    def vectors_for(self, model: str, dimension: int, keys: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """text hash → vector for one encoder (vectors of another dimension, from a changed model, are ignored);
+        only those of ``keys`` when given (a write reads its own rows, not the whole table)."""
+        query = "SELECT text_hash, vector FROM embeddings WHERE model = ?"
+        parts = [keys[i : i + 500] for i in range(0, len(keys), 500)] if keys is not None else [None]
+        found: dict[str, np.ndarray] = {}
+        for part in parts:  # SQLite's bound-parameter limit
+            marks = f" AND text_hash IN ({','.join('?' * len(part))})" if part is not None else ""
+            rows = self._db.execute(query + marks, (model, *(part or ())))
+            found.update((key, np.frombuffer(blob, dtype=np.float32)) for key, blob in rows)
         return {key: v for key, v in found.items() if v.shape == (dimension,)}
 
     @staticmethod
@@ -254,19 +260,31 @@ class ChunkStore:
                           text=row[7], header=row[8], tokens=row[9])
             yield StoredChunk(rowid=row[0], chunk=chunk, lex_tokens=json.loads(row[10]))
 
-    def chunks_in_order(self) -> list[tuple[int, Chunk]]:
-        """(row id, chunk) in row order, without the lexical tokens a searcher does not need."""
+    def chunks_in_order(self, after: int = 0) -> list[tuple[int, Chunk]]:
+        """(row id, chunk) in row order, without the lexical tokens a searcher does not need; only the rows past
+        ``after`` when given (row ids only grow: they are what writes since then added)."""
         rows = self._db.execute(
             'SELECT rowid, id, document_id, ordinal, section, start, "end", text, header, tokens '
-            "FROM chunks ORDER BY rowid"
+            "FROM chunks WHERE rowid > ? ORDER BY rowid", (after,)
         )
         return [(row[0], Chunk(id=row[1], document_id=row[2], ordinal=row[3], section=row[4], start=row[5],
                                end=row[6], text=row[7], header=row[8], tokens=row[9])) for row in rows]
 
-    def iter_lex_tokens(self) -> Iterator[list[str]]:
-        """Every chunk's lexical tokens in row order, one at a time: all a lexical index build reads."""
-        for (raw,) in self._db.execute("SELECT lex_tokens FROM chunks ORDER BY rowid"):
+    def iter_lex_tokens(self, after: int = 0) -> Iterator[list[str]]:
+        """Each chunk's lexical tokens in row order (past row ``after``), one at a time: all a lexical build reads."""
+        for (raw,) in self._db.execute("SELECT lex_tokens FROM chunks WHERE rowid > ? ORDER BY rowid", (after,)):
             yield json.loads(raw)
+
+    def chunks_of(self, document_ids: Sequence[str], sources: Sequence[str]) -> list[tuple[int, str, str]]:
+        """(row id, chunk id, text) of the chunks a write of these documents deletes: read before it does."""
+        found: list[tuple[int, str, str]] = []
+        for field, values in (("id", document_ids), ("source", sources)):
+            for i in range(0, len(values), 500):
+                part = values[i : i + 500]
+                found += self._db.execute(f"SELECT c.rowid, c.id, c.text FROM chunks c JOIN documents d ON "
+                                          f"d.id = c.document_id WHERE d.{field} IN ({','.join('?' * len(part))})",
+                                          part).fetchall()
+        return sorted(set(found))
 
     def documents(self) -> list[StoredDocument]:
         rows = self._db.execute("SELECT id, source, content_hash, meta, ingested_at FROM documents ORDER BY source")
@@ -293,10 +311,16 @@ class ChunkStore:
         return DocumentView(document, row[5], [_section(x) for x in json.loads(row[6])],
                             [ChunkSpan(*c) for c in chunks])
 
-    def indicators(self) -> list[tuple[str, Indicator]]:
-        """(document id, record) for every indicator, in document and text order."""
-        rows = self._db.execute("SELECT document_id, record FROM indicators ORDER BY document_id, ordinal")
-        return [(doc_id, Indicator(**json.loads(record))) for doc_id, record in rows]
+    def indicators(self, document_ids: Iterable[str] | None = None) -> list[tuple[str, Indicator]]:
+        """(document id, record) for every indicator (or those of ``document_ids``), in document and text order."""
+        if document_ids is None:
+            rows = self._db.execute("SELECT document_id, record FROM indicators ORDER BY document_id, ordinal")
+            return [(doc_id, Indicator(**json.loads(record))) for doc_id, record in rows]
+        return [found for doc in sorted(set(document_ids)) for found in self._indicators_of(doc)]
+
+    def _indicators_of(self, document_id: str) -> list[tuple[str, Indicator]]:
+        rows = self._db.execute("SELECT record FROM indicators WHERE document_id = ? ORDER BY ordinal", (document_id,))
+        return [(document_id, Indicator(**json.loads(record))) for (record,) in rows]
 
     def counts(self) -> tuple[int, int]:
         return read_counts(self._db)

@@ -27,6 +27,10 @@ IVF_MAX_LISTS = 1024  # k-means costs lists² × points per list: 1024 lists tra
 IVF_TRAIN_PER_LIST = 40  # k-means wants ≥ 39 points per centroid; a larger sample only lengthens the build
 IVF_KMEANS_ITERATIONS = 10  # FAISS's default is 25; 10 already gives the recall above, and time grows with each
 IVF_SEED = 20_240_601  # the training sample and k-means start: the same vectors build the same index
+# An IVF index's centroids describe the vectors it was trained on. Vectors added later are filed under the nearest
+# centroid (FAISS's add), which stays good while they resemble the trained ones; past this change in count since
+# training, or when the count asks for another number of lists, a write retrains (rebuilds) instead.
+IVF_DRIFT = 0.2
 VECTOR_KINDS = ("flat-ip", f"hnsw-m{HNSW_M}", "ivf-fp16", "ivf-sq8")
 
 
@@ -44,10 +48,11 @@ class VectorIndex:
     enough, then an inverted file whose vector codes shrink to fit :data:`VECTOR_MEMORY_BUDGET`.
     """
 
-    def __init__(self, index: Any, kind: str, dimension: int) -> None:
+    def __init__(self, index: Any, kind: str, dimension: int, trained_count: int | None = None) -> None:
         self.index = index
         self.kind = kind
         self.dimension = dimension
+        self.trained_count = self.size if trained_count is None else trained_count  # IVF: vectors it was trained on
 
     @staticmethod
     def default_kind(count: int, dimension: int, exact_limit: int = EXACT_LIMIT,
@@ -110,6 +115,29 @@ class VectorIndex:
         index.add_with_ids(vectors, ids)
         return index
 
+    def updated(self, removed: np.ndarray, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex | None:
+        """A copy with ``removed`` ids taken out and ``vectors`` added under ``ids``; None where only a rebuild
+        gives what a rebuild would: another kind for the new count, an HNSW graph losing nodes (FAISS cannot
+        remove from one), an IVF index drifted past :data:`IVF_DRIFT` (see there).
+
+        Flat: the same vectors in the same order as a rebuild (FAISS keeps order when it removes), so the same
+        results. IVF within the drift: the old centroids, so results may differ slightly from a retrained index.
+        The copy costs a memory copy; readers keep searching this index meanwhile.
+        """
+        count = self.size - len(removed) + len(ids)
+        if self.default_kind(count, self.dimension) != self.kind or (self.kind.startswith("hnsw") and len(removed)):
+            return None
+        if self.kind.startswith("ivf") and (abs(count - self.trained_count) > IVF_DRIFT * self.trained_count
+                                            or self.ivf_lists(count) != int(self.index.nlist)):
+            return None
+        faiss = _faiss()
+        index = faiss.clone_index(self.index)
+        if len(removed):
+            index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(removed, dtype=np.int64)))
+        if len(ids):
+            index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, np.int64))
+        return VectorIndex(index, self.kind, self.dimension, self.trained_count)
+
     @property
     def settings(self) -> dict[str, int]:
         """The search-time parameters FAISS keeps in the index file, for the manifest and the benchmarks."""
@@ -126,14 +154,16 @@ class VectorIndex:
         directory.mkdir(parents=True, exist_ok=True)
         faiss.write_index(self.index, str(directory / "vectors.faiss"))
         (directory / "vectors.json").write_text(json.dumps({"kind": self.kind, "dimension": self.dimension,
-                                                            "count": self.size, **self.settings}))
+                                                            "count": self.size, "trained_count": self.trained_count,
+                                                            **self.settings}))
 
     @classmethod
     def load(cls, directory: Path) -> VectorIndex:
         faiss = _faiss()
 
         info = json.loads((directory / "vectors.json").read_text())
-        return cls(faiss.read_index(str(directory / "vectors.faiss")), info["kind"], int(info["dimension"]))
+        return cls(faiss.read_index(str(directory / "vectors.faiss")), info["kind"], int(info["dimension"]),
+                   info.get("trained_count"))
 
     @property
     def size(self) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -25,7 +24,8 @@ from corpus.models import Chunk, ParsedDocument
 from corpus.pipeline import Stage, _untimed, parse_text
 from index.encoders import Embedder
 from index.folder import FORMAT_VERSION, IndexFolder, fingerprint, versions
-from index.lexical import K1, B, LexicalIndex
+from index.increment import Increment, RestorerSample, StoredRows, publish_increment, save_restorer
+from index.lexical import LexicalIndex
 from index.restore import DiacriticRestorer
 from index.store import ChunkStore
 from index.textnorm import TokenizerOptions, pool_chunksize, tokenize_documents, usable_cpus, worker_pool
@@ -34,9 +34,9 @@ from index.vectors import VectorIndex, info_record
 PARALLEL_PARSE_MIN_BYTES = 1_000_000  # about 2,500 chunks: below it, starting worker processes costs more than it saves
 HEADER_TOKEN_BUDGET = 64  # title, issuer, place, date and section path in the model's tokens
 
-StoredRows = list[tuple[int, Chunk]]
-Published = Callable[[Path, StoredRows], None]
+Published = Callable[[Path, "StoredRows | Increment"], None]
 Progress = Callable[[str, int, int], None]  # (what: "files" or "chunks encoded", done so far, total)
+KEYED_LOOKUP_MAX = 5_000  # vectors read by key up to this many rows, else the whole table in one pass
 ENCODE_BATCH = 64  # passages per encoder call: small enough for a progress bar to move, large enough to batch
 
 
@@ -136,6 +136,7 @@ class Writer:
         self.folder, self.store, self.settings, self.embedder = folder, store, settings, embedder
         self._published = published
         self.progress: Progress = _quiet  # the CLI sets a progress bar here
+        self.incremental = True  # False: every write rebuilds the derived indexes (benchmarks, tests compare)
 
     def ingest(self, files: Iterable[tuple[str, bytes]]) -> IngestReport:
         """Add, replace or skip each file; a rejected file is reported and the rest still go in."""
@@ -182,21 +183,29 @@ class Writer:
             outcome = {doc.source: _outcome(self.store.content_hash_of(doc.source), doc.content_hash) for doc in docs}
             if not remove_ids and set(outcome.values()) == {"unchanged"}:
                 return outcome  # another writer stored these very files meanwhile
+            parent = self.folder.live_dir() if self.incremental and self._live_is_current() else None
+            removed = self.store.chunks_of([*remove_ids, *(d.id for d in docs)], [d.source for d in docs])
             with stage("index writes: SQLite"), self.store.transaction() as db:
                 for doc_id in remove_ids:
                     ChunkStore.delete_document(db, doc_id)
                 for doc, doc_tokens in zip(docs, tokens, strict=True):
                     ChunkStore.write_document(db, doc, doc_tokens)
             with stage("index writes: BM25 build + snapshot load"):
-                self.rebuild_locked()
+                if parent is None or not publish_increment(self, parent, removed):
+                    self.rebuild_locked()
         return outcome
+
+    def _live_is_current(self) -> bool:
+        """Whether the live generation describes the store as it is now (so a write can start from it)."""
+        manifest = self.folder.manifest()
+        return manifest is not None and manifest.get("store_generation") == self.store.generation
 
     def _encode(self, docs: Sequence[ParsedDocument]) -> None:
         """Embed the chunks whose text this encoder has not seen, before the transaction opens (a short lock)."""
         assert self.embedder is not None
         texts = {embedding_key(t): t for t in (dense_text(c.text, c.header, self.settings)
                                                for doc in docs for c in doc.chunks)}
-        known = self.store.known_embeddings(self.embedder.info.model, list(texts))
+        known = self.store.known_embeddings(self.embedder.info.vector_key, list(texts))
         self._encode_and_save({key: text for key, text in texts.items() if key not in known})
 
     def _encode_and_save(self, missing: dict[str, str]) -> dict[str, np.ndarray]:
@@ -208,7 +217,7 @@ class Writer:
         for start in range(0, len(keys), ENCODE_BATCH):
             batch = keys[start : start + ENCODE_BATCH]
             encoded = self.embedder.encode_passages([missing[key] for key in batch])
-            self.store.save_embeddings(self.embedder.info.model, batch, encoded)
+            self.store.save_embeddings(self.embedder.info.vector_key, batch, encoded)
             vectors.update(zip(batch, encoded, strict=True))
             self.progress("chunks encoded", start + len(batch), len(keys))
         return vectors
@@ -219,71 +228,62 @@ class Writer:
             self.rebuild_locked()
 
     def rebuild_locked(self) -> None:
-        staging = self.folder.staging()
-        LexicalIndex.build(self.store.iter_lex_tokens()).save(staging / "lexical")
         stored = self.store.chunks_in_order()  # read once: the dense build, the restorer and the searcher share it
-        save_restorer(DiacriticRestorer.from_texts(restorer_sample(stored)), staging)
-        dense = self._build_dense(staging, stored)
-        generation = self.store.generation  # read after _build_dense, which may have stored vectors
+        staging = self.folder.staging()
+        lexical = LexicalIndex.build(self.store.iter_lex_tokens(), [rowid for rowid, _ in stored])
+        lexical.save(staging / "lexical")
+        sample = RestorerSample.of(chunk.text for _, chunk in stored)
+        save_restorer(DiacriticRestorer.from_texts(sample.texts(chunk for _, chunk in stored)), staging)
+        dense = self.build_dense(staging, stored)
+        self.publish(staging, self.manifest(lexical, dense, sample), stored)
+
+    def manifest(self, lexical: LexicalIndex, dense: dict[str, object] | None,
+                 sample: RestorerSample) -> dict[str, object]:
+        """What a generation folder says about itself; read after the dense build, which may have stored vectors."""
         docs, chunk_count = self.store.counts()
-        manifest = {
+        return {
             "format_version": FORMAT_VERSION,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "store_generation": generation,
+            "store_generation": self.store.generation,
             "documents": docs,
             "chunks": chunk_count,
             "corpus_fingerprint": fingerprint(self.store.content_hashes()),
-            "lexical": {"library": "bm25s", "method": "lucene", "k1": K1, "b": B},
+            "lexical": {key: value for key, value in lexical.describe().items() if key != "segments"},
+            "restorer": sample.record(),
             "dense": dense,
             "versions": versions(),
             **self.settings.record(),
         }
-        live = self.folder.publish(staging, generation, manifest)
-        # Load the new snapshot before the old generations go: readers keep the old one until it is swapped.
-        self._published(live, stored)
-        self.folder.collect_garbage(live)
 
-    def _build_dense(self, staging: Path, stored: StoredRows) -> dict[str, object] | None:
+    def publish(self, staging: Path, manifest: dict[str, object], published: StoredRows | Increment) -> Path:
+        """Make the staged generation live, hand it to the collection, then drop generations nobody needs."""
+        live = self.folder.publish(staging, int(str(manifest["store_generation"])), manifest)
+        # Load the new snapshot before the old generations go: readers keep the old one until it is swapped.
+        self._published(live, published)
+        self.folder.collect_garbage(live)
+        return live
+
+    def build_dense(self, staging: Path, stored: StoredRows) -> dict[str, object] | None:
         """FAISS over the stored vectors; texts without one for this encoder are encoded now."""
         if self.embedder is None:
             return None
         info = self.embedder.info
-        texts = [dense_text(c.text, c.header, self.settings) for _, c in stored]
-        keys = [embedding_key(text) for text in texts]
-        vectors = self.store.vectors_for(info.model, info.dimension)
-        vectors.update(self._encode_and_save({k: t for k, t in zip(keys, texts, strict=True) if k not in vectors}))
         ids = np.array([rowid for rowid, _ in stored], dtype=np.int64)
-        matrix = np.stack([vectors[key] for key in keys]) if stored else np.zeros((0, info.dimension))
-        index = VectorIndex.build(ids, matrix, info.dimension)
+        index = VectorIndex.build(ids, self.chunk_vectors([c for _, c in stored]), info.dimension)
         index.save(staging / "dense")
         return info_record(info, index.kind)
 
-
-RESTORER_FILE = "diacritics.json"
-
-
-RESTORER_MAX_CHARS = 3_000_000  # accent statistics saturate early (1.2M characters: 97.8% of syllables right)
-
-
-def restorer_sample(stored: StoredRows, limit: int = RESTORER_MAX_CHARS) -> list[str]:
-    """Chunk texts to learn accents from: all of a small collection, an even stride through a large one, so a
-    write into 100,000 chunks does not re-read 40 million characters."""
-    total = sum(len(chunk.text) for _, chunk in stored)
-    step = max(1, -(-total // limit))
-    return [chunk.text for _, chunk in stored[::step]]
-
-
-def save_restorer(restorer: DiacriticRestorer, generation_dir: Path) -> None:
-    """The collection's accent statistics beside its lexical index: plain JSON, readable, no pickle."""
-    text = json.dumps(restorer.to_json(), ensure_ascii=False, separators=(",", ":"))
-    (generation_dir / RESTORER_FILE).write_text(text, encoding="utf-8")
-
-
-def load_restorer(generation_dir: Path) -> DiacriticRestorer | None:
-    path = generation_dir / RESTORER_FILE
-    if not path.exists():
-        return None
-    return DiacriticRestorer.from_json(json.loads(path.read_text(encoding="utf-8")))
+    def chunk_vectors(self, chunks: Sequence[Chunk]) -> np.ndarray:
+        """The encoder's vector of each chunk, in order: stored ones read, the others encoded and stored now."""
+        assert self.embedder is not None
+        info = self.embedder.info
+        texts = [dense_text(c.text, c.header, self.settings) for c in chunks]
+        keys = [embedding_key(text) for text in texts]
+        # A few rows are looked up by key; for a whole collection one pass over the table is quicker.
+        wanted = keys if len(keys) <= KEYED_LOOKUP_MAX else None
+        vectors = self.store.vectors_for(info.vector_key, info.dimension, wanted)
+        vectors.update(self._encode_and_save({k: t for k, t in zip(keys, texts, strict=True) if k not in vectors}))
+        return np.stack([vectors[key] for key in keys]) if keys else np.zeros((0, info.dimension), dtype=np.float32)
 
 
 def _outcome(stored_hash: str | None, new_hash: str) -> str:

@@ -212,7 +212,7 @@ def _check_store(path: Path, embedder: Embedder | None, expected_chunks: dict[st
         if embedder is not None:
             info = embedder.info
             vectors = dict(db.execute("SELECT text_hash, length(vector) FROM embeddings WHERE model = ?",
-                                      (info.model,)).fetchall())
+                                      (info.vector_key,)).fetchall())
             read = [embedding_key(dense_text(text, header, BuildSettings()))
                     for text, header in db.execute("SELECT text, header FROM chunks ORDER BY rowid")]
             assert all(key in vectors for key in read), "a chunk without its vector"

