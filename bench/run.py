@@ -77,8 +77,9 @@ def _targets(quick: bool, results: dict[str, Any]) -> list[Target]:
 def run_all(quick: bool, only: Sequence[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {"quick": quick, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                "machine": _machine(), "sections": {}}
+    # the Ray cluster's section starts nodes and three builds (about 100 s even small): full runs only, unless named
     wanted = set(only or ("ingest", "encoder", "serving", "breakdown", "vectors", "competitors", "incremental",
-                          "soak"))
+                          *(() if quick else ("distributed",)), "soak"))
     started = time.perf_counter()
     bar = tqdm(total=len(wanted), unit="section", file=sys.stderr, disable=not sys.stderr.isatty())
 
@@ -109,6 +110,10 @@ def run_all(quick: bool, only: Sequence[str] | None = None) -> dict[str, Any]:
         from bench import incremental
 
         _section(bar, results, "incremental", lambda: incremental.run(quick))
+    if "distributed" in wanted:
+        from bench import distributed
+
+        _section(bar, results, "distributed", lambda: distributed.run(quick))  # its own Ray cluster on loopback
     if "soak" in wanted:
         hybrid = next(t for t in targets if t.model is not None)
         _section(bar, results, "soak", lambda: {**soak.soak(hybrid.index, SOAK_SECONDS[quick], hybrid.model),
@@ -127,7 +132,7 @@ def render(results: dict[str, Any]) -> str:
              f"total {results['total_seconds']:.0f} s.", "", summary.render(results)]
     renderers = {"ingest": "bench.ingest", "encoder": "bench.encoder", "serving": "bench.serving",
                  "breakdown": "bench.breakdown", "vectors": "bench.vectors", "competitors": "bench.competitors",
-                 "soak": "bench.soak", "incremental": "bench.incremental"}
+                 "soak": "bench.soak", "incremental": "bench.incremental", "distributed": "bench.distributed"}
     import importlib
 
     for name, section in results["sections"].items():
@@ -142,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="seeds only, short loops (< 2 min)")
     parser.add_argument("--only", nargs="*", help="run these sections only (ingest encoder serving breakdown "
-                                                  "vectors competitors incremental soak)")
+                                                  "vectors competitors incremental distributed soak)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     results = run_all(args.quick, args.only)

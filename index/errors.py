@@ -19,3 +19,9 @@ class IndexMismatch(TracuuError):
 
 class NotFound(TracuuError):
     code = "not_found"
+
+
+class DistributedBuildError(TracuuError):
+    """A build on a Ray cluster that could not finish: what it stored stays, and a rerun goes on from there."""
+
+    code = "distributed_build_failed"

@@ -28,13 +28,14 @@ from index.increment import Increment, RestorerSample, StoredRows, publish_incre
 from index.lexical import LexicalIndex
 from index.restore import DiacriticRestorer
 from index.store import ChunkStore
-from index.textnorm import TokenizerOptions, pool_chunksize, tokenize_documents, usable_cpus, worker_pool
+from index.textnorm import TokenizerOptions, pool_chunksize, stored_tokens, tokenize_documents, usable_cpus, worker_pool
 from index.vectors import VectorIndex, info_record
 
 PARALLEL_PARSE_MIN_BYTES = 1_000_000  # about 2,500 chunks: below it, starting worker processes costs more than it saves
 HEADER_TOKEN_BUDGET = 64  # title, issuer, place, date and section path in the model's tokens
 
 Published = Callable[[Path, "StoredRows | Increment"], None]
+Tokenized = tuple[ParsedDocument, list[str]]  # a document and its chunks' lexical tokens (JSON, as stored)
 Progress = Callable[[str, int, int], None]  # (what: "files" or "chunks encoded", done so far, total)
 KEYED_LOOKUP_MAX = 5_000  # vectors read by key up to this many rows, else the whole table in one pass
 ENCODE_BATCH = 64  # passages per encoder call: small enough for a progress bar to move, large enough to batch
@@ -57,6 +58,15 @@ class BuildSettings:
         """The part of the settings a manifest records and an open checks."""
         return {"chunking": asdict(self.chunking), "tokenizer": asdict(self.tokenizer),
                 "context_headers": self.context_headers}
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """What one transaction of :meth:`Writer.store_locked` did: per source added/replaced/unchanged, and the
+    (row id, chunk id, text) of the rows it deleted, which the next generation takes out."""
+
+    outcome: dict[str, str]
+    removed: list[tuple[int, str, str]]
 
 
 @dataclass
@@ -122,6 +132,16 @@ def parse_all(files: Sequence[tuple[str, bytes]], settings: BuildSettings,
         yield parse_file(file, settings, counter)
 
 
+def parse_tokenized(file: tuple[str, bytes], settings: BuildSettings,
+                    counter: Callable[[str], int] = estimate_tokens) -> Tokenized | dict[str, str]:
+    """One file parsed with its chunks' lexical tokens as the store keeps them, or its rejection (a Ray task's
+    work: :mod:`index.distributed`); the same as :func:`parse_file` then :func:`lexical_tokens`."""
+    doc = parse_file(file, settings, counter)
+    if isinstance(doc, dict):
+        return doc
+    return doc, stored_tokens([lexical_text(c.text, c.header, settings) for c in doc.chunks], settings.tokenizer)
+
+
 def lexical_tokens(docs: Sequence[ParsedDocument], settings: BuildSettings) -> list[list[str]]:
     """Each document's chunks as the lexical index stores them (over processes for large batches)."""
     return tokenize_documents([[lexical_text(c.text, c.header, settings) for c in doc.chunks] for doc in docs],
@@ -180,22 +200,40 @@ class Writer:
             with stage("encoding"):
                 self._encode(docs)
         with self.folder.exclusive():
-            outcome = {doc.source: _outcome(self.store.content_hash_of(doc.source), doc.content_hash) for doc in docs}
-            if not remove_ids and set(outcome.values()) == {"unchanged"}:
-                return outcome  # another writer stored these very files meanwhile
-            parent = self.folder.live_dir() if self.incremental and self._live_is_current() else None
-            removed = self.store.chunks_of([*remove_ids, *(d.id for d in docs)], [d.source for d in docs])
-            with stage("index writes: SQLite"), self.store.transaction() as db:
-                for doc_id in remove_ids:
-                    ChunkStore.delete_document(db, doc_id)
-                for doc, doc_tokens in zip(docs, tokens, strict=True):
-                    ChunkStore.write_document(db, doc, doc_tokens)
+            parent = self.live_parent()
+            stored = self.store_locked(docs, remove_ids, tokens, stage)
+            if stored is None:
+                return {doc.source: "unchanged" for doc in docs}  # another writer stored these very files meanwhile
             with stage("index writes: BM25 build + snapshot load"):
-                if parent is None or not publish_increment(self, parent, removed):
-                    self.rebuild_locked()
-        return outcome
+                self.publish_locked(parent, stored.removed)
+        return stored.outcome
 
-    def _live_is_current(self) -> bool:
+    def store_locked(self, docs: Sequence[ParsedDocument], remove_ids: Sequence[str], tokens: Sequence[Sequence[str]],
+                     stage: Stage = _untimed) -> StoredBatch | None:
+        """Under the writer lock: documents (tokenised, vectors already stored) and deletions in one transaction,
+        with no new generation yet; None when every document is stored as it is and nothing is removed."""
+        outcome = {doc.source: _outcome(self.store.content_hash_of(doc.source), doc.content_hash) for doc in docs}
+        if not remove_ids and set(outcome.values()) == {"unchanged"}:
+            return None
+        removed = self.store.chunks_of([*remove_ids, *(d.id for d in docs)], [d.source for d in docs])
+        with stage("index writes: SQLite"), self.store.transaction() as db:
+            for doc_id in remove_ids:
+                ChunkStore.delete_document(db, doc_id)
+            for doc, doc_tokens in zip(docs, tokens, strict=True):
+                ChunkStore.write_document(db, doc, doc_tokens)
+        return StoredBatch(outcome, removed)
+
+    def publish_locked(self, parent: Path | None, removed: Sequence[tuple[int, str, str]]) -> None:
+        """Under the writer lock: the generation describing the store, advanced from ``parent`` (the live one when
+        the writes began, ``removed`` the rows they deleted) where it can be, else rebuilt in full."""
+        if parent is None or not publish_increment(self, parent, removed):
+            self.rebuild_locked()
+
+    def live_parent(self) -> Path | None:
+        """Under the writer lock: the live generation when the next one can be made from it, else None."""
+        return self.folder.live_dir() if self.incremental and self.live_is_current() else None
+
+    def live_is_current(self) -> bool:
         """Whether the live generation describes the store as it is now (so a write can start from it)."""
         manifest = self.folder.manifest()
         return manifest is not None and manifest.get("store_generation") == self.store.generation

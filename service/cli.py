@@ -225,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--corpus", required=True)
     b.add_argument("--index", default=str(get_settings().index_dir))
     b.add_argument("--rebuild", action="store_true", help="start from an empty index")
+    b.add_argument("--ray", metavar="ADDRESS|local", help="parse and encode on the Ray cluster at ADDRESS "
+                                                          "(host:port), or on a local one started for the build")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_index_build)
     a = index.add_parser("add", help="add or replace documents")

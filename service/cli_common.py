@@ -48,6 +48,8 @@ class ProgressBars:
         if bar is None:
             bar = self.bars[what] = tqdm(total=total, desc=what, unit=what.split()[0][:-1] or "item",
                                          file=sys.stderr, disable=not sys.stderr.isatty(), dynamic_ncols=True)
+        if total != bar.total:  # a distributed build learns how many chunks it encodes as files are parsed
+            bar.total = total
         bar.update(done - bar.n)
 
     def close(self) -> None:

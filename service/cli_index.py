@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from index.distributed import RayReport, build_on_ray  # Ray itself is imported only when --ray is given
 from index.errors import IndexMismatch
+from index.writer import IngestReport
 from service.cli_common import ProgressBars, corpus_files, open_index, print_json, require_index
 
 
@@ -28,8 +30,12 @@ def cmd_index_build(args: argparse.Namespace) -> int:
         collection = open_index(index_dir)
     files = corpus_files(Path(args.corpus))
     bars = collection.writer.progress = ProgressBars()
+    report: IngestReport
     try:
-        report = collection.ingest_paths(files)
+        if args.ray:  # parsed as Ray tasks, encoded by an actor pool, written here: the same store and folder
+            report = build_on_ray(collection.writer, files, args.ray)
+        else:
+            report = collection.ingest_paths(files)
     finally:
         bars.close()
     present = {p.name for p in files}
@@ -38,10 +44,15 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     docs, chunks = collection.store.counts()
     summary = {"added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
                "removed": removed, "rejected": report.rejected, "documents": docs, "chunks": chunks}
+    cluster = ""
+    if isinstance(report, RayReport):
+        summary["cluster"] = {name: getattr(report, name) for name in RayReport.CLUSTER_FIELDS}
+        cluster = f"; {report.encoded} passages encoded on {report.nodes} Ray node(s)"
     print_json(summary) if args.json else print(
         f"index {index_dir}: {docs} documents, {chunks} chunks "
         f"(+{len(report.added)} added, {len(report.replaced)} replaced, {len(report.unchanged)} unchanged, "
         f"{len(removed)} removed, {len(report.rejected)} rejected)"
+        + cluster
     )
     for rejected in report.rejected:
         print(f"rejected {rejected['source']}: {rejected['reason']}", file=sys.stderr)
