@@ -184,16 +184,18 @@ def test_every_normalised_codepoint_counts_like_the_engine(copy: Any, engine: An
 
 def test_the_copy_builds_use_holds_the_oracle(folder: Path, engine: Any) -> None:
     """Builds encode passages with the copy at the precision index.encoders.bundled.DEFAULT_BULK names, through
-    index.encoders.copy (NFC cleaning, prompt, sorted batches): that path must hold cosine 0.999 too. (int8
-    dynamic quantisation does not: 0.935 at worst on this sample, so builds do not use it.)"""
+    index.encoders.copy (NFC cleaning, prompt, sorted batches): that path must hold cosine 0.999 too, and the
+    int8 variant (attention projections quantised) the looser 0.99 the issue allows for quantisation."""
     from index.encoders.bundled import DEFAULT_BULK, clean
     from index.encoders.copy import TorchCopy
 
     assert DEFAULT_BULK in ("fp32", "int8")
-    built_with = TorchCopy(folder, DEFAULT_BULK)  # type: ignore[arg-type]
     # Both paths see NFC text, as index.encoders.bundled gives the engine (the raw engine tokenises NFD apart).
     texts = [clean(t) for t in _passages(300) if engine.token_count(clean(t), False) <= WINDOW]
-    cosines = np.sum(engine.passage(texts) * built_with.encode_passages(texts), axis=1)
-    worst = int(np.argmin(cosines))
-    assert cosines.min() >= MIN_COSINE, f"{cosines.min():.5f} on {texts[worst][:100]!r}"
-    assert np.allclose(np.linalg.norm(built_with.encode_passages(texts[:3]), axis=1), 1.0, atol=1e-5)
+    oracle = engine.passage(texts)
+    for precision, bar in ((DEFAULT_BULK, MIN_COSINE if DEFAULT_BULK == "fp32" else 0.99), ("int8", 0.99)):
+        vectors = TorchCopy(folder, precision).encode_passages(texts)  # type: ignore[arg-type]
+        cosines = np.sum(oracle * vectors, axis=1)
+        worst = int(np.argmin(cosines))
+        assert cosines.min() >= bar, f"{precision}: {cosines.min():.5f} on {texts[worst][:100]!r}"
+        assert np.allclose(np.linalg.norm(vectors[:3], axis=1), 1.0, atol=1e-5)
