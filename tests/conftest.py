@@ -66,6 +66,16 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def embedder(tiny_model_dir: Path):  # type: ignore[no-untyped-def]
+    """The tiny sentence-transformers model loaded through the product's own factory, once per session."""
+    from index.encoders import load_embedder
+
+    loaded, status = load_embedder(str(tiny_model_dir))
+    assert loaded is not None, status
+    return loaded
+
+
+@pytest.fixture(scope="session")
 def bundled():  # type: ignore[no-untyped-def]
     """The bundled multilingual encoder, loaded once for the session (it must load: it ships with tracuu)."""
     from index.encoders.bundled import BundledE5Embedder

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from index.collection import BuildSettings, Collection
-from index.encoders import Embedder, load_embedder
+from index.encoders import Embedder
 from index.errors import IndexMismatch
 from index.filters import Filters as SearchFilters
 from index.folder import FORMAT_VERSION
@@ -292,13 +292,6 @@ def _shortened(seed: Path) -> bytes:
 
 def _base_files() -> list[tuple[str, bytes]]:
     return [(f"base-{seed.name}", _shortened(seed)) for seed in SEEDS[:2]]
-
-
-@pytest.fixture(scope="module")
-def embedder(tiny_model_dir: Path) -> Embedder:
-    loaded, status = load_embedder(str(tiny_model_dir))
-    assert loaded is not None, status
-    return loaded
 
 
 @pytest.fixture(scope="module")

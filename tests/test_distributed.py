@@ -32,7 +32,7 @@ from bench.cluster import LocalCluster, alive, holding
 from bench.generate import load_sources, variant
 from index.collection import Collection
 from index.distributed import RayOptions, _Build
-from index.encoders import Embedder, load_embedder
+from index.encoders import Embedder
 from index.errors import DistributedBuildError
 from service.cli_common import corpus_files
 from tests.conftest import DOCUMENTS, REPO_ROOT
@@ -53,13 +53,6 @@ FAST_FAILURE = {"RAY_health_check_period_ms": "1000", "RAY_health_check_timeout_
 def cluster() -> Iterator[LocalCluster]:
     with LocalCluster(workers=1, env=FAST_FAILURE) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def embedder(tiny_model_dir: Path) -> Embedder:
-    loaded, status = load_embedder(str(tiny_model_dir))
-    assert loaded is not None, status
-    return loaded
 
 
 @pytest.fixture(scope="module")

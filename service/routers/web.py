@@ -6,6 +6,7 @@ works and a link can be shared; the server only ever serves this one page.
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -24,10 +25,15 @@ def static_dir() -> Path:
     return Path(str(resources.files("service") / "static"))
 
 
+@cache
+def _page_html() -> str:
+    """Read once: the page is a file of the installed package and does not change while serving."""
+    return (static_dir() / "index.html").read_text(encoding="utf-8")
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def page() -> HTMLResponse:
-    html = (static_dir() / "index.html").read_text(encoding="utf-8")
-    return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_POLICY})
+    return HTMLResponse(_page_html(), headers={"Content-Security-Policy": PAGE_POLICY})
 
 
 def mount_static(app: FastAPI) -> None:
