@@ -9,7 +9,9 @@ count and by a deadline, so a slow server cannot hang the benchmark.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -98,14 +100,27 @@ class Server:
         return round(sum(rss_mb(pid) for pid in _process_tree(self.process.pid)), 1)
 
     def stop(self) -> None:
+        """Terminate the server; what it started (uvicorn's worker processes) is killed too if it outlives it."""
+        tree = {pid: _cmdline(pid) for pid in _process_tree(self.process.pid)[1:]}
         self.process.terminate()
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        for pid, cmdline in tree.items():
+            if cmdline and _cmdline(pid) == cmdline:  # still the process it started, not a reused pid
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         if self.process.stderr:
             self.process.stderr.close()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _process_tree(pid: int) -> list[int]:

@@ -8,6 +8,7 @@ another process (the CLI, another worker) made live within ``RELOAD_CHECK_S``.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,6 +30,8 @@ from index.search import Searcher, SearchOptions
 from index.store import ChunkStore, StoredDocument
 from index.vectors import DenseRetriever, VectorIndex
 from index.writer import BuildSettings, IngestReport, Writer, for_embedder
+
+log = logging.getLogger(__name__)
 
 RELOAD_CHECK_S = 0.5  # how stale a server's view may be of a write made by another process
 
@@ -86,16 +89,37 @@ class Collection:
         if self._searcher is None or now - self._checked_at >= RELOAD_CHECK_S:
             self._checked_at = now
             with self._reload_lock:
-                self._refresh()
+                self._refresh_or_keep()
         assert self._searcher is not None
         return self._searcher
+
+    @property
+    def served_generation(self) -> str | None:
+        """The generation folder this process answers from (replicas report it in ``/health``)."""
+        return self._searcher_name
+
+    def _refresh_or_keep(self) -> None:
+        """Refresh; a replica that already serves keeps its snapshot when the new one cannot be read yet.
+
+        Replicas switch on their own: one may still be loading a generation that a writer's garbage
+        collection removes two publications later. Its requests must not fail for that, so the error is logged
+        and the next check (RELOAD_CHECK_S later) loads whatever is live then.
+        """
+        if self._searcher is None:
+            self._refresh()
+            return
+        try:
+            self._refresh()
+        except (OSError, ValueError, RuntimeError) as error:
+            log.warning("kept generation %s: the live one could not be loaded (%s)", self._searcher_name, error)
 
     def _refresh(self) -> None:
         live = self.folder.live_dir()
         manifest = read_manifest(live) if live is not None else None
         if live is None or manifest is None:
-            self.rebuild()
-            return
+            if self._searcher is None:
+                self.rebuild()
+            return  # a replica that serves keeps serving: the pointer moved on between two reads; look again later
         if self._searcher is not None and live.name == self._searcher_name:
             return
         generation = self.store.generation

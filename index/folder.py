@@ -104,8 +104,10 @@ class IndexFolder:
 
 
 def read_manifest(generation_dir: Path) -> dict[str, object] | None:
-    path = generation_dir / MANIFEST_NAME
-    return dict(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
+    try:  # no exists() check first: another process's garbage collection may remove it between the two
+        return dict(json.loads((generation_dir / MANIFEST_NAME).read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
 
 
 def rebuild_hint(directory: Path) -> str:

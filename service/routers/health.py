@@ -3,6 +3,7 @@ request counts and latency by endpoint)."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -28,6 +29,8 @@ def health(collection: CollectionDep) -> dict[str, Any]:
         "chunks": chunks,
         "dense": collection.searcher().dense_status,
         "index_built_at": manifest.get("built_at"),
+        # which replica answered and from which generation: a rollout is over when every replica names the new one
+        "replica": {"pid": os.getpid(), "generation": collection.served_generation},
     }
 
 
