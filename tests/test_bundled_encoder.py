@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -136,11 +137,12 @@ def test_unset_means_the_bundled_encoder_and_none_means_lexical_only() -> None:
 def test_a_build_batch_goes_through_the_torch_copy_and_agrees_with_the_engine(encoder: BundledE5Embedder) -> None:
     """Builds encode in bulk with the torch copy (index.encoders.copy); an upload's few passages with the engine.
     The two must agree within cosine 0.999, and the manifest must say which encoded the stored vectors."""
-    from index.encoders.bundled import BULK_MIN, DEFAULT_BULK
+    from index.encoders.bundled import BULK_MIN, default_bulk
 
     bulk = BundledE5Embedder()
-    assert DEFAULT_BULK == bulk.bulk == "fp32"  # the fastest that holds the oracle (bench/encoder.py)
-    assert bulk.info.passage_encoder == "torch-fp32-copy" and bulk.info.vector_key.endswith("|torch-fp32-copy")
+    assert default_bulk() == bulk.bulk in ("fp32", "bf16")  # the fastest that holds the oracle (bench/encoder.py)
+    name = f"torch-{bulk.bulk}-copy"
+    assert bulk.info.passage_encoder == name and bulk.info.vector_key.endswith(f"|{name}")
     assert BundledE5Embedder(bulk="engine").info.vector_key == bulk.info.model
     texts = [f"{p} Mục {i}: tỷ lệ hộ nghèo giảm {i},5%." for i in range(BULK_MIN) for p in PASSAGES[:1]]
     through_copy = bulk.encode_passages(texts)
@@ -152,3 +154,15 @@ def test_a_build_batch_goes_through_the_torch_copy_and_agrees_with_the_engine(en
     assert np.allclose(few, through_engine[:2], atol=1e-6)  # below BULK_MIN: the engine itself
     with pytest.raises(ValueError, match="TRACUU_BULK_ENCODER"):
         BundledE5Embedder(bulk="gpu")
+
+
+def test_the_build_default_follows_the_cpu_s_bf16_arithmetic(tmp_path: Path) -> None:
+    """bf16 only where the CPU multiplies bfloat16 in hardware: emulated, it would be slower than fp32."""
+    from index.encoders.bundled import default_bulk
+
+    with_bf16, without = tmp_path / "zen4", tmp_path / "older"
+    with_bf16.write_text("processor : 0\nflags : fpu sse2 avx2 avx512f avx512_vnni avx512_bf16\n")
+    without.write_text("processor : 0\nflags : fpu sse2 avx2 avx512f avx512_vnni\n")
+    assert default_bulk(with_bf16) == "bf16"
+    assert default_bulk(without) == "fp32"
+    assert default_bulk(tmp_path / "missing") == "fp32"

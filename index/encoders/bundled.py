@@ -42,12 +42,22 @@ MAX_SEQ_LENGTH = 512
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
 BATCH_SIZE = 32  # the engine runs a call as one forward pass: bounded batches bound its activation memory
-# Bulk passage encoding (index builds): "engine", or the torch copy in "fp32" or "int8" (index.encoders.copy).
-# TRACUU_BULK_ENCODER overrides; the default is the fastest that holds the oracle, as bench/encoder.py measures.
-DEFAULT_BULK = "fp32"
+# Bulk passage encoding (index builds): "engine", or the torch copy in "fp32", "bf16" or "int8"
+# (index.encoders.copy). TRACUU_BULK_ENCODER overrides; the default is the fastest that holds the oracle, as
+# bench/encoder.py measures: bf16 where the CPU has bf16 arithmetic, fp32 elsewhere.
+BULK_ENCODERS = ("engine", "fp32", "bf16", "int8")
 BULK_MIN = 64  # fewer passages (an upload) go through the engine: loading the copy would cost more than it saves
 # magic, format version, hidden, layers, heads, ffn, vocabulary, positions, token types, eps, quant block
 _HEADER = struct.Struct("<4sI7ifi")
+
+
+def default_bulk(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """bf16 when the CPU multiplies bfloat16 in hardware (AVX-512 BF16, AMX), else fp32 (read without torch)."""
+    try:
+        flags = set(cpuinfo.read_text(errors="replace").split())
+    except OSError:
+        return "fp32"
+    return "bf16" if flags & {"avx512_bf16", "amx_bf16"} else "fp32"
 
 
 def bundled_version() -> str:
@@ -152,9 +162,9 @@ class BundledE5Embedder:
         self.query_threads = query_threads or 1
         self._set_threads = engine.omp_set_num_threads
         self.model = E5(model_path=str(model_path), lib_path=engine._name)
-        self.bulk = (bulk or os.environ.get("TRACUU_BULK_ENCODER") or DEFAULT_BULK).lower()
-        if self.bulk not in ("engine", "fp32", "int8"):
-            raise ValueError(f"TRACUU_BULK_ENCODER={self.bulk!r}: use engine, fp32 or int8")
+        self.bulk = (bulk or os.environ.get("TRACUU_BULK_ENCODER") or default_bulk()).lower()
+        if self.bulk not in BULK_ENCODERS:
+            raise ValueError(f"TRACUU_BULK_ENCODER={self.bulk!r}: use one of {', '.join(BULK_ENCODERS)}")
         self._copy: Any = None
         self.info = EmbedderInfo(model=MODEL_NAME, dimension=DIMENSION, query_prompt=QUERY_PROMPT,
                                  passage_prompt=PASSAGE_PROMPT, max_seq_length=MAX_SEQ_LENGTH,
