@@ -184,9 +184,14 @@ class Collection:
         :meth:`searcher` call reads the generation then.
         """
         if isinstance(published, Increment):
-            if self._searcher is None:
+            served = self._searcher
+            if served is None:
                 return
-            searcher = self._load_searcher(live, published.lexical, published.vectors, restorer=published.restorer)
+            vectors, restorer = published.vectors, published.restorer
+            if published.same_rows and published.parent == self._searcher_name:  # a merge: only segments changed
+                vectors = served.dense.vectors if isinstance(served.dense, DenseRetriever) else None
+                restorer = served.restorer
+            searcher = self._load_searcher(live, published.lexical, vectors, restorer=restorer)
         else:
             searcher = self._load_searcher(live, stored=published)
         if searcher is None:

@@ -3,8 +3,8 @@
 Under the writer lock, after the SQLite transaction, :func:`publish_increment` starts from the live generation
 (which described the store just before this write) and stages the next one:
 
-- lexical: the added rows become a delta segment, the deleted rows tombstones (:meth:`LexicalIndex.updated`,
-  merged by its policy); unchanged segments are hard-linked from the live folder, not rewritten;
+- lexical: the added rows become a delta segment, the deleted rows tombstones (:meth:`LexicalIndex.updated`;
+  merged afterwards in the background, :mod:`index.merging`); unchanged segments are hard-linked from the live folder, not rewritten;
 - diacritics: the restorer's counts plus those of the added sampled chunks, minus the removed ones
   (:class:`RestorerSample` says which chunks are sampled);
 - vectors: a copy of the FAISS index with the removed ids taken out and the new vectors added where the kind
@@ -33,7 +33,7 @@ import numpy as np
 
 from corpus.models import Chunk
 from index.folder import read_manifest
-from index.lexical import LEXICAL_FORMAT, LexicalIndex
+from index.lexical import LEXICAL_FORMAT, NO_MERGE, LexicalIndex
 from index.restore import DiacriticRestorer
 from index.segments import link_or_copy
 from index.vectors import VectorIndex, info_record
@@ -57,6 +57,7 @@ class Increment:
     lexical: LexicalIndex
     vectors: VectorIndex | None  # None: read it from the folder (rebuilt, or no encoder)
     restorer: DiacriticRestorer | None  # None: read it from the folder
+    same_rows: bool = False  # a merge (index.merging): only segments changed; a snapshot of the parent keeps the rest
 
 
 @dataclass(frozen=True)
@@ -127,11 +128,15 @@ def _publish(writer: Writer, parent: Path, removed: RemovedRows) -> bool:
         return False
     staging = writer.folder.staging()
     tokens = writer.store.iter_lex_tokens(after=lexical.max_rowid)
-    updated = lexical.updated(gone, [rowid for rowid, _ in added], tokens)
+    # never merged here: the write publishes its delta at once and the writer's merger merges after (index.merging)
+    updated = lexical.updated(gone, [rowid for rowid, _ in added], tokens, NO_MERGE)
     updated.save(staging / "lexical", link_from=parent / "lexical")
     sample, restorer = _update_restorer(writer, parent, RestorerSample(**sample_record), removed, added, staging)
     vectors, dense = _update_dense(writer, parent, gone, added, staging)
-    writer.publish(staging, writer.manifest(updated, dense, sample), Increment(parent.name, updated, vectors, restorer))
+    live = writer.publish(staging, writer.manifest(updated, dense, sample),
+                          Increment(parent.name, updated, vectors, restorer))
+    if updated.merged_plan() != "none":
+        writer.merger.request(live, updated)
     return True
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -52,10 +53,11 @@ CACHE_POSTINGS = 8_000_000
 
 @dataclass(frozen=True)
 class MergePolicy:
-    """When a write also merges segments: few segments keep queries fast, merges keep dead rows out of memory.
+    """When segments are merged: few segments keep queries fast, merges keep dead rows out of memory.
 
     A merge reads only segments already in memory (no store read, no re-tokenising): at 100,000 chunks a full
-    one costs about half a second (``bench/incremental.py``).
+    one costs about half a second (``bench/incremental.py``), spent by :mod:`index.merging` after the write
+    that planned it, not by the write.
     """
 
     max_segments: int = 8  # every query token is looked up in every segment
@@ -73,6 +75,7 @@ class MergePolicy:
 
 
 DEFAULT_POLICY = MergePolicy()
+NO_MERGE = MergePolicy(max_segments=sys.maxsize, delta_share=math.inf, dead_share=math.inf)  # writes: merged later
 
 
 class LexicalIndex:
@@ -203,9 +206,13 @@ class LexicalIndex:
         grown = LexicalIndex([*self.segments, *([delta] if delta is not None else [])], tombstones)
         return grown.merged(policy)
 
+    def merged_plan(self, policy: MergePolicy | None = None) -> str:
+        """What ``policy`` (:data:`DEFAULT_POLICY`) plans for these segments: "all", "deltas" or "none"."""
+        return (policy or DEFAULT_POLICY).plan([s.size for s in self.segments], len(self.tombstones))
+
     def merged(self, policy: MergePolicy | None = None) -> LexicalIndex:
         """This index with segments merged as ``policy`` (:data:`DEFAULT_POLICY`) plans; itself if it plans nothing."""
-        plan = (policy or DEFAULT_POLICY).plan([s.size for s in self.segments], len(self.tombstones))
+        plan = self.merged_plan(policy)
         if plan == "none":
             return self
         first = 0 if plan == "all" else 1

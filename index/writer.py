@@ -26,6 +26,7 @@ from index.encoders import Embedder
 from index.folder import FORMAT_VERSION, IndexFolder, fingerprint, versions
 from index.increment import Increment, RestorerSample, StoredRows, publish_increment, save_restorer
 from index.lexical import LexicalIndex
+from index.merging import BackgroundMerger
 from index.restore import DiacriticRestorer
 from index.store import ChunkStore
 from index.textnorm import TokenizerOptions, pool_chunksize, stored_tokens, tokenize_documents, usable_cpus, worker_pool
@@ -157,6 +158,7 @@ class Writer:
         self._published = published
         self.progress: Progress = _quiet  # the CLI sets a progress bar here
         self.incremental = True  # False: every write rebuilds the derived indexes (benchmarks, tests compare)
+        self.merger = BackgroundMerger(self)  # segment merges after a write, off its path (index.merging)
 
     def ingest(self, files: Iterable[tuple[str, bytes]]) -> IngestReport:
         """Add, replace or skip each file; a rejected file is reported and the rest still go in."""
