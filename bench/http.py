@@ -55,9 +55,9 @@ class LoadResult:
                 "wall_s": round(self.wall_s, 2)}
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
@@ -65,15 +65,16 @@ class Server:
     """A ``tracuu serve`` subprocess on a free loopback port."""
 
     def __init__(self, index_dir: Path, embed_model: Path | str | None = None, extra_env: dict[str, str] | None = None,
-                 workers: int = 1):
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+                 workers: int = 1, ray: str | None = None, host: str = "127.0.0.1"):
+        """``workers`` uvicorn processes, or with ``ray`` (a cluster's address) that many Ray Serve replicas."""
+        self.port = free_port(host)
+        self.base_url = f"http://{host}:{self.port}"
         env = {**os.environ, "TRACUU_INDEX_DIR": str(index_dir), "TRACUU_LOG_LEVEL": "WARNING", **(extra_env or {})}
         env.pop("TRACUU_EMBED_MODEL", None)
         env["TRACUU_EMBED_MODEL"] = str(embed_model) if embed_model is not None else "none"
         command = [sys.executable, "-m", "service.cli", "serve", "--index", str(index_dir),
-                   "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-                   "--workers", str(workers)]
+                   "--host", host, "--port", str(self.port), "--log-level", "warning"]
+        command += ["--ray", ray, "--replicas", str(workers)] if ray else ["--workers", str(workers)]
         self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
 

@@ -77,9 +77,9 @@ def _targets(quick: bool, results: dict[str, Any]) -> list[Target]:
 def run_all(quick: bool, only: Sequence[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {"quick": quick, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                "machine": _machine(), "sections": {}}
-    # the Ray cluster's section starts nodes and three builds (about 100 s even small): full runs only, unless named
+    # the Ray cluster's sections start nodes (builds, replicas: minutes even small): full runs only, unless named
     wanted = set(only or ("ingest", "encoder", "serving", "breakdown", "vectors", "competitors", "incremental",
-                          *(() if quick else ("distributed",)), "soak"))
+                          *(() if quick else ("distributed", "replicas")), "soak"))
     started = time.perf_counter()
     bar = tqdm(total=len(wanted), unit="section", file=sys.stderr, disable=not sys.stderr.isatty())
 
@@ -114,6 +114,10 @@ def run_all(quick: bool, only: Sequence[str] | None = None) -> dict[str, Any]:
         from bench import distributed
 
         _section(bar, results, "distributed", lambda: distributed.run(quick))  # its own Ray cluster on loopback
+    if "replicas" in wanted:
+        from bench import replicas
+
+        _section(bar, results, "replicas", lambda: replicas.run(quick))  # uvicorn workers and Ray Serve, 1 and 2
     if "soak" in wanted:
         hybrid = next(t for t in targets if t.model is not None)
         _section(bar, results, "soak", lambda: {**soak.soak(hybrid.index, SOAK_SECONDS[quick], hybrid.model),
@@ -132,7 +136,8 @@ def render(results: dict[str, Any]) -> str:
              f"total {results['total_seconds']:.0f} s.", "", summary.render(results)]
     renderers = {"ingest": "bench.ingest", "encoder": "bench.encoder", "serving": "bench.serving",
                  "breakdown": "bench.breakdown", "vectors": "bench.vectors", "competitors": "bench.competitors",
-                 "soak": "bench.soak", "incremental": "bench.incremental", "distributed": "bench.distributed"}
+                 "soak": "bench.soak", "incremental": "bench.incremental", "distributed": "bench.distributed",
+                 "replicas": "bench.replicas"}
     import importlib
 
     for name, section in results["sections"].items():

@@ -204,6 +204,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     require_index(Path(args.index))
     os.environ["TRACUU_INDEX_DIR"] = str(args.index)
     get_settings.cache_clear()
+    if args.ray:  # replicas on a Ray cluster (one machine or several) instead of this machine's processes
+        from service.ray_serve import serve_on_ray
+
+        serve_on_ray(Path(args.index), args.ray, args.replicas, args.host, args.port)
+        return 0
     # Worker processes import the app factory by name; each opens the index folder read-only in its lifespan.
     uvicorn.run("service.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
                 log_level=args.log_level)
@@ -269,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--port", type=int, default=8000)
     v.add_argument("--workers", type=int, default=1,
                    help="server processes; each holds its own copy of the index in memory")
+    v.add_argument("--ray", metavar="ADDRESS", help="serve through Ray Serve on the cluster at ADDRESS (or 'local'): "
+                   "replicas on every node; the index folder must be at the same path on each")
+    v.add_argument("--replicas", type=int, default=2, help="with --ray: how many copies of the app answer")
     v.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     v.set_defaults(func=cmd_serve)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.cluster import HEAD_IP, LocalCluster
 from bench.http import Server
 from index.collection import Collection
 from tests.conftest import DOCUMENTS
@@ -72,17 +73,14 @@ def _until_every_replica_serves(base_url: str, pids: set[int], generation: str, 
     return done
 
 
-def test_a_new_generation_rolls_out_to_both_replicas_without_a_failed_request(tmp_path: Path) -> None:
-    index_dir = tmp_path / "ix"
-    files = sorted(DOCUMENTS.glob("*.txt"))
-    Collection.open(index_dir).ingest_paths(files)
-    server = Server(index_dir, workers=2)
-    seen = Observed()
+def _rollout(server: Server, index_dir: Path, files: list[Path]) -> Observed:
+    """Searches and health checks on a thread while a replica takes an upload, then another process removes a
+    document and rebuilds in full; every replica must end on the generation that is live after that."""
+    first = server.wait_ready(timeout_s=180)
+    stop, seen = threading.Event(), Observed()
+    loop = threading.Thread(target=_loop, args=(server.base_url, stop, seen), daemon=True)
+    loop.start()
     try:
-        first = server.wait_ready()
-        stop = threading.Event()
-        loop = threading.Thread(target=_loop, args=(server.base_url, stop, seen), daemon=True)
-        loop.start()
         time.sleep(2.0)  # both replicas have answered from the first generation
         upload = httpx.post(f"{server.base_url}/documents", files=[("files", ("thu.txt", UPLOAD, "text/plain"))],
                             timeout=60.0)
@@ -93,19 +91,50 @@ def test_a_new_generation_rolls_out_to_both_replicas_without_a_failed_request(tm
         final = _live(index_dir)
         other.store.close()
         time.sleep(2.0)
+    finally:
         stop.set()
         loop.join(timeout=60)
+    assert seen.failures == {}, f"{seen.failures} in {seen.requests} requests"
+    assert len(seen.generations) == 2, f"requests reached {len(seen.generations)} replica(s)"
+    assert {gens[0] for gens in seen.generations.values()} == {first["replica"]["generation"]}
+    assert _until_every_replica_serves(server.base_url, set(seen.generations), final) == set(seen.generations)
+    hits = httpx.get(f"{server.base_url}/search", params={"q": MARKER, "mode": "lexical"}, timeout=10.0).json()
+    assert {hit["document"]["source"] for hit in hits["results"]} == {"thu.txt"}
+    assert httpx.get(f"{server.base_url}/health", timeout=10.0).json()["documents"] == len(files)  # +1 -1
+    return seen
 
-        assert seen.failures == {}, f"{seen.failures} in {seen.requests} requests"
-        assert len(seen.generations) == 2, f"requests reached {len(seen.generations)} replica(s)"
-        assert {gens[0] for gens in seen.generations.values()} == {first["replica"]["generation"]}
-        assert _until_every_replica_serves(server.base_url, set(seen.generations), final) == set(seen.generations)
-        hits = httpx.get(f"{server.base_url}/search", params={"q": MARKER, "mode": "lexical"}, timeout=10.0).json()
-        assert {hit["document"]["source"] for hit in hits["results"]} == {"thu.txt"}
-        removed = httpx.get(f"{server.base_url}/health", timeout=10.0).json()
-        assert removed["documents"] == len(files)  # one added, one removed
+
+def _seed_index(index_dir: Path) -> list[Path]:
+    files = sorted(DOCUMENTS.glob("*.txt"))
+    collection = Collection.open(index_dir)
+    collection.ingest_paths(files)
+    collection.store.close()
+    return files
+
+
+def test_a_new_generation_rolls_out_to_both_worker_processes_without_a_failed_request(tmp_path: Path) -> None:
+    """uvicorn's worker processes on one machine (tracuu serve --workers 2)."""
+    files = _seed_index(tmp_path / "ix")
+    server = Server(tmp_path / "ix", workers=2)
+    seen = Observed()
+    try:
+        seen = _rollout(server, tmp_path / "ix", files)
     finally:
         server.stop()
     assert server.process.poll() is not None
     left = [pid for pid in seen.generations if Path(f"/proc/{pid}").exists()]
     assert not left, f"worker processes {left} outlived the server"
+
+
+def test_a_new_generation_rolls_out_to_both_ray_serve_replicas_without_a_failed_request(tmp_path: Path) -> None:
+    """Ray Serve replicas (tracuu serve --ray ADDRESS --replicas 2) on a head and a worker node on loopback; the
+    cluster's close fails the test if any process it started is left."""
+    files = _seed_index(tmp_path / "ix")
+    with LocalCluster(workers=1) as cluster:
+        server = Server(tmp_path / "ix", workers=2, ray=cluster.address, host=HEAD_IP, extra_env=cluster.env)
+        try:
+            seen = _rollout(server, tmp_path / "ix", files)
+        finally:
+            server.stop()
+        assert server.process.returncode == 0, "the driver did not take the application down on SIGTERM"
+        assert len(seen.generations) == 2
