@@ -198,6 +198,11 @@ class Collection:
             raise RuntimeError(f"generation {live.name} does not index the rows of the store it was built from")
         self._searcher, self._searcher_name = searcher, live.name
 
+    def close(self, merge_timeout_s: float = 60.0) -> None:
+        """Let a background merge under way publish (it uses the store), then close the store."""
+        self.writer.merger.wait(merge_timeout_s)
+        self.store.close()
+
     # -- writing -------------------------------------------------------------
 
     @contextmanager

@@ -4,7 +4,8 @@ Under the writer lock, after the SQLite transaction, :func:`publish_increment` s
 (which described the store just before this write) and stages the next one:
 
 - lexical: the added rows become a delta segment, the deleted rows tombstones (:meth:`LexicalIndex.updated`;
-  merged afterwards in the background, :mod:`index.merging`); unchanged segments are hard-linked from the live folder, not rewritten;
+  merged afterwards in the background, :mod:`index.merging`); unchanged segments are hard-linked from the live
+  folder, not rewritten;
 - diacritics: the restorer's counts plus those of the added sampled chunks, minus the removed ones
   (:class:`RestorerSample` says which chunks are sampled);
 - vectors: a copy of the FAISS index with the removed ids taken out and the new vectors added where the kind

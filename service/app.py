@@ -42,7 +42,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     query_tokens("khởi động")  # pyvi loads its CRF model on first use; pay that here, not in a request
     log.info("index %s loaded; dense leg: %s", active.index_dir, app.state.collection.searcher().dense_status)
     yield
-    app.state.collection.store.close()
+    app.state.collection.close()  # after a merge under way has published
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
