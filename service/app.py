@@ -40,6 +40,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.collection = open_collection(active)
     app.state.collection.searcher()
     query_tokens("khởi động")  # pyvi loads its CRF model on first use; pay that here, not in a request
+    if app.state.collection.embedder is not None:  # and the query encoder (the torch copy loads on first use)
+        app.state.collection.embedder.encode_queries(["khởi động"])
     log.info("index %s loaded; dense leg: %s", active.index_dir, app.state.collection.searcher().dense_status)
     yield
     app.state.collection.close()  # after a merge under way has published

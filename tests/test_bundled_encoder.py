@@ -76,10 +76,28 @@ def test_batch_equals_one_by_one(encoder: BundledE5Embedder) -> None:
 
 
 def test_concurrent_calls_match_serial_ones(encoder: BundledE5Embedder) -> None:
-    serial = encoder.encode_queries(PASSAGES)
+    """Requests encode their queries at once on the server's threads: each gets what it would get alone."""
+    serial = np.vstack([encoder.encode_queries([text]) for text in PASSAGES])
     with ThreadPoolExecutor(max_workers=2) as pool:
-        rows = list(pool.map(lambda text: encoder.encode_queries([text])[0], PASSAGES))
-    np.testing.assert_array_equal(np.vstack(rows), serial)
+        rows = list(pool.map(lambda text: encoder.encode_queries([text])[0], PASSAGES * 3))
+    np.testing.assert_array_equal(np.vstack(rows), np.vstack([serial] * 3))
+    batch = encoder.encode_queries(PASSAGES)  # a batch pads to its longest text: equal within the oracle's bound
+    assert np.min(np.sum(batch * serial, axis=1)) >= 0.999
+
+
+def test_queries_go_through_the_faster_encoder_and_agree_with_the_engine(encoder: BundledE5Embedder) -> None:
+    """Where the CPU has bf16 arithmetic, one query is faster through the torch copy than the engine
+    (bench/encoder.py); its vectors must agree with the engine's within the oracle's cosine 0.999."""
+    from index.encoders.bundled import default_query
+
+    assert encoder.query == default_query() in ("engine", "bf16")
+    assert encoder.info.query_encoder == ("" if encoder.query == "engine" else f"torch-{encoder.query}-copy")
+    engine = BundledE5Embedder(query="engine")
+    texts = [QUERY, RELEVANT, "chi tieu ho ngheo 2023 cua Binh Luc", "poverty rate target 2023", "GPMB, NTM, BHYT"]
+    cosines = np.sum(encoder.encode_queries(texts) * engine.encode_queries(texts), axis=1)
+    assert cosines.min() >= 0.999, cosines
+    with pytest.raises(ValueError, match="TRACUU_QUERY_ENCODER"):
+        BundledE5Embedder(query="int4")
 
 
 def test_query_and_passage_prefixes_give_different_vectors(encoder: BundledE5Embedder) -> None:

@@ -30,6 +30,7 @@ class EmbedderInfo:
     quantisation: str = ""  # "q4_0" for the bundled model; "" for full-precision weights
     passage_encoder: str = ""  # what encodes passages in bulk when not the model itself ("torch-int8-copy")
     recipe: str = ""  # a tuned model's training recipe (JSON), from tracuu model tune
+    query_encoder: str = ""  # what encodes queries when not the model itself ("torch-bf16-copy"); vectors agree
 
     @property
     def vector_key(self) -> str:
@@ -81,4 +82,6 @@ def load_embedder(name_or_path: str | None = None, threads: int | None = None,
               "version": info.version}
     if info.quantisation:
         status["quantisation"] = info.quantisation
+    if info.query_encoder:
+        status["query_encoder"] = info.query_encoder
     return embedder, status

