@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -97,3 +98,38 @@ def test_the_upload_response_is_documented(client: TestClient) -> None:
     ok = operation["responses"]["200"]["content"]
     assert next(iter(ok.values()))["schema"] == {"$ref": "#/components/schemas/UploadResponse"}
     assert {"401", "403", "413", "415", "422"} <= set(operation["responses"])
+
+
+def test_other_requests_are_answered_while_an_upload_is_ingested(sample_index: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingestion (parsing, encoding, the write) runs in the threadpool: the event loop keeps serving meanwhile."""
+    import threading
+
+    import httpx
+
+    from index.collection import Collection
+    from tests.files import writable_copy
+    from tests.live import served
+
+    started, release = threading.Event(), threading.Event()
+    ingest = Collection.ingest
+
+    def held(self: Collection, files: Any) -> Any:
+        started.set()
+        release.wait(30)
+        return ingest(self, files)
+
+    monkeypatch.setattr(Collection, "ingest", held)
+    with served(writable_copy(sample_index, tmp_path), embed_model="none") as url:
+        outcome: list[int] = []
+        upload = threading.Thread(target=lambda: outcome.append(httpx.post(
+            f"{url}/documents", files=[("files", ("cho.txt", "Nghị quyết chờ.\nChỉ tiêu 1%.".encode(), "text/plain"))],
+            timeout=60).status_code))
+        upload.start()
+        try:
+            assert started.wait(30)
+            assert httpx.get(f"{url}/health", timeout=5).status_code == 200  # while the upload is held
+        finally:
+            release.set()
+            upload.join(60)
+        assert outcome == [200]

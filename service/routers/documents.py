@@ -7,6 +7,7 @@ from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -154,7 +155,8 @@ async def upload_documents(files: UploadFiles, collection: CollectionDep, settin
         if all(r["kind"] == UnsupportedType.code for r in refused):
             raise UnsupportedType(message)
         raise TooLarge(message)
-    report = collection.ingest(received)
+    # parsing, encoding and the write take seconds: in the threadpool, so other requests go on meanwhile
+    report = await run_in_threadpool(collection.ingest, received)
     ids = {d.source: d.id for d in report.documents}
     order = {_safe_name(u.filename): i for i, u in reversed(list(enumerate(files)))}  # rejections in upload order
     rejected = sorted([*refused, *report.rejected], key=lambda r: order.get(r["source"], len(order)))
