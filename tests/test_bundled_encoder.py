@@ -98,6 +98,10 @@ def test_queries_go_through_the_faster_encoder_and_agree_with_the_engine(encoder
     assert cosines.min() >= 0.999, cosines
     with pytest.raises(ValueError, match="TRACUU_QUERY_ENCODER"):
         BundledE5Embedder(query="int4")
+    long_text = " ".join([RELEVANT, OTHER] * 25)  # over 512 tokens (a passage sent to /similar): the engine
+    mixed = encoder.encode_queries([QUERY, long_text])  # windows it, where the copy would cut it at 512
+    np.testing.assert_allclose(mixed[1], engine.encode_queries([long_text])[0], atol=1e-6)
+    assert float(mixed[0] @ engine.encode_queries([QUERY])[0]) >= 0.999
 
 
 def test_query_and_passage_prefixes_give_different_vectors(encoder: BundledE5Embedder) -> None:

@@ -196,10 +196,24 @@ class BundledE5Embedder:
         return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Through the copy when it is the query encoder (on ``query_threads``), else through the engine."""
-        if self.query != "engine":
-            return self._copy_in(self.query).encode_queries(texts, threads=self.query_threads)
-        return self._encode(texts, True)
+        """Through the copy when it is the query encoder (on ``query_threads``), else through the engine.
+
+        A text over the model's 512 tokens (a passage given to /similar) goes through the engine all the same:
+        the engine windows it and averages, where the copy would cut it at 512 tokens.
+        """
+        if self.query == "engine" or not texts:
+            return self._encode(texts, True)
+        long = [i for i, text in enumerate(texts)
+                if len(text) > MAX_SEQ_LENGTH - 8 and self.model.token_count(clean(text), True) > MAX_SEQ_LENGTH]
+        windowed = set(long)
+        short = [i for i in range(len(texts)) if i not in windowed]
+        out = np.empty((len(texts), DIMENSION), dtype=np.float32)
+        if short:
+            out[short] = self._copy_in(self.query).encode_queries([texts[i] for i in short],
+                                                                  threads=self.query_threads)
+        if long:
+            out[long] = self._encode([texts[i] for i in long], True)
+        return out
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         """A build's batches through the torch copy when configured; a few passages through the engine."""
