@@ -56,6 +56,7 @@ class Collection:
         self._reload_lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._searcher_name: str | None = None  # the generation folder the snapshot was loaded from
+        self._served: tuple[Searcher, str] | None = None  # both at once: threads read them without a lock
         self._checked_at = 0.0
 
     @classmethod
@@ -110,7 +111,7 @@ class Collection:
             return
         try:
             self._refresh()
-        except (OSError, ValueError, RuntimeError) as error:
+        except OSError as error:  # a folder removed under it; anything else is a real fault and surfaces
             log.warning("kept generation %s: the live one could not be loaded (%s)", self._searcher_name, error)
 
     def _refresh(self) -> None:
@@ -130,7 +131,7 @@ class Collection:
             return
         searcher = self._load_searcher(live)
         if searcher is not None and self.store.generation == generation:  # no write landed while rows were read
-            self._searcher, self._searcher_name = searcher, live.name
+            self._serve(searcher, live.name)
         elif self._searcher is None:
             self.rebuild()
 
@@ -184,11 +185,11 @@ class Collection:
         :meth:`searcher` call reads the generation then.
         """
         if isinstance(published, Increment):
-            served = self._searcher
-            if served is None:
+            if self._served is None:
                 return
+            served, served_name = self._served  # one read: the name is that snapshot's, whatever runs meanwhile
             vectors, restorer = published.vectors, published.restorer
-            if published.same_rows and published.parent == self._searcher_name:  # a merge: only segments changed
+            if published.same_rows and published.parent == served_name:  # a merge: only segments changed
                 vectors = served.dense.vectors if isinstance(served.dense, DenseRetriever) else None
                 restorer = served.restorer
             searcher = self._load_searcher(live, published.lexical, vectors, restorer=restorer)
@@ -196,7 +197,11 @@ class Collection:
             searcher = self._load_searcher(live, stored=published)
         if searcher is None:
             raise RuntimeError(f"generation {live.name} does not index the rows of the store it was built from")
-        self._searcher, self._searcher_name = searcher, live.name
+        self._serve(searcher, live.name)
+
+    def _serve(self, searcher: Searcher, name: str) -> None:
+        self._served = (searcher, name)
+        self._searcher, self._searcher_name = searcher, name
 
     def close(self, merge_timeout_s: float = 60.0) -> None:
         """Let a background merge under way publish (it uses the store), then close the store."""

@@ -34,7 +34,7 @@ import numpy as np
 
 from corpus.models import Chunk
 from index.folder import read_manifest
-from index.lexical import LEXICAL_FORMAT, NO_MERGE, LexicalIndex
+from index.lexical import LEXICAL_FORMAT, NO_MERGE, OVERDUE, LexicalIndex
 from index.restore import DiacriticRestorer
 from index.segments import link_or_copy
 from index.vectors import VectorIndex, info_record
@@ -129,8 +129,11 @@ def _publish(writer: Writer, parent: Path, removed: RemovedRows) -> bool:
         return False
     staging = writer.folder.staging()
     tokens = writer.store.iter_lex_tokens(after=lexical.max_rowid)
-    # never merged here: the write publishes its delta at once and the writer's merger merges after (index.merging)
+    # merged after the write by the writer's merger (index.merging), unless writes came faster than merges for so
+    # long that segments or dead rows reached twice the policy's bounds: then this write merges, as before
     updated = lexical.updated(gone, [rowid for rowid, _ in added], tokens, NO_MERGE)
+    if updated.merged_plan(OVERDUE) != "none":
+        updated = updated.merged()
     updated.save(staging / "lexical", link_from=parent / "lexical")
     sample, restorer = _update_restorer(writer, parent, RestorerSample(**sample_record), removed, added, staging)
     vectors, dense = _update_dense(writer, parent, gone, added, staging)

@@ -76,6 +76,9 @@ class MergePolicy:
 
 DEFAULT_POLICY = MergePolicy()
 NO_MERGE = MergePolicy(max_segments=sys.maxsize, delta_share=math.inf, dead_share=math.inf)  # writes: merged later
+# Twice the default bounds: background merges that keep losing to newer writes (index.merging) are overdue
+OVERDUE = MergePolicy(max_segments=2 * DEFAULT_POLICY.max_segments, delta_share=2 * DEFAULT_POLICY.delta_share,
+                      dead_share=2 * DEFAULT_POLICY.dead_share)
 
 
 class LexicalIndex:

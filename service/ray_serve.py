@@ -66,7 +66,14 @@ def serve_on_ray(index_dir: Path, address: str, replicas: int, host: str, port: 
                   flush=True)
             (until or _wait_for_signal)()
         finally:
-            serve.shutdown()
+            _take_down(serve)
+
+
+def _take_down(serve: Any) -> None:
+    """Delete this application; stop Serve itself only when no other application runs on the cluster."""
+    serve.delete(APP_NAME)
+    if not serve.status().applications:
+        serve.shutdown()
 
 
 def _wait_for_signal() -> None:

@@ -188,3 +188,17 @@ def test_the_build_default_follows_the_cpu_s_bf16_arithmetic(tmp_path: Path) -> 
     assert default_bulk(with_bf16) == "bf16"
     assert default_bulk(without) == "fp32"
     assert default_bulk(tmp_path / "missing") == "fp32"
+
+
+def test_a_query_copy_that_cannot_load_falls_back_to_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No model cache to export into, a broken torch: the server still answers, through the engine, and says so."""
+    copied = BundledE5Embedder(query="bf16")
+
+    def broken(precision: str) -> None:
+        raise OSError("read-only file system: ~/.cache/tracuu")
+
+    monkeypatch.setattr(copied, "_copy_in", broken)
+    with pytest.warns(RuntimeWarning, match="using the engine"):
+        vectors = copied.encode_queries([QUERY])
+    assert copied.query == "engine" and copied.info.query_encoder == ""
+    np.testing.assert_allclose(vectors, BundledE5Embedder(query="engine").encode_queries([QUERY]), atol=1e-6)

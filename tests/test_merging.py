@@ -9,9 +9,10 @@ from unittest import mock
 
 import pytest
 
+from index import increment as increment_module
 from index import lexical as lexical_module
 from index.collection import Collection
-from index.lexical import LexicalIndex, MergePolicy
+from index.lexical import NO_MERGE, LexicalIndex, MergePolicy
 from index.merging import merge_generation
 from tests.test_increment import TIGHT, _served, document
 
@@ -26,7 +27,8 @@ def _segments(index_dir: Path) -> int:
 @pytest.fixture
 def recorded(tmp_path: Path) -> tuple[Collection, list[tuple[Path, LexicalIndex]]]:
     """A collection whose merges are recorded, not run, under a policy that merges after every write."""
-    with mock.patch.object(lexical_module, "DEFAULT_POLICY", EAGER):
+    with mock.patch.object(lexical_module, "DEFAULT_POLICY", EAGER), \
+            mock.patch.object(increment_module, "OVERDUE", NO_MERGE):  # the merges wait for the test
         collection = Collection.open(tmp_path / "ix")
         collection.ingest([("a.txt", document(1, 0)), ("b.txt", document(2, 0))])
         collection.searcher()
@@ -83,3 +85,17 @@ def test_the_merger_thread_merges_after_the_write(tmp_path: Path) -> None:
         collection.rebuild()
         assert _served(collection.searcher()) == merged
         collection.store.close()
+
+
+def test_a_write_merges_itself_when_background_merges_are_overdue(
+        recorded: tuple[Collection, list[tuple[Path, LexicalIndex]]], tmp_path: Path) -> None:
+    """Writes faster than merges would pile up segments (each merge dropped for a newer write): past twice the
+    policy's bounds the write merges inline, as writes did before merges moved to the background."""
+    collection, requests = recorded
+    overdue = MergePolicy(max_segments=3, delta_share=100.0, dead_share=1.0)
+    with mock.patch.object(increment_module, "OVERDUE", overdue):
+        for n in range(3, 9):
+            collection.ingest([(f"n{n}.txt", document(n, 0))])
+            assert _segments(tmp_path / "ix") <= overdue.max_segments
+    assert 0 < len(requests) < 6  # asked after the writes that did not merge; not after those that did
+    assert {d.source for d in collection.searcher().documents} >= {f"n{n}.txt" for n in range(3, 9)}

@@ -28,6 +28,7 @@ import struct
 import threading
 import unicodedata
 import warnings
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -209,8 +210,15 @@ class BundledE5Embedder:
         short = [i for i in range(len(texts)) if i not in windowed]
         out = np.empty((len(texts), DIMENSION), dtype=np.float32)
         if short:
-            out[short] = self._copy_in(self.query).encode_queries([texts[i] for i in short],
-                                                                  threads=self.query_threads)
+            try:
+                copy = self._copy_in(self.query)
+            except Exception as error:  # no cache to export into, torch broken: the engine still answers
+                warnings.warn(f"query encoder torch-{self.query}-copy unavailable ({error}); using the engine",
+                              RuntimeWarning, stacklevel=2)
+                self.query = "engine"
+                self.info = replace(self.info, query_encoder="")
+                return self._encode(texts, True)
+            out[short] = copy.encode_queries([texts[i] for i in short], threads=self.query_threads)
         if long:
             out[long] = self._encode([texts[i] for i in long], True)
         return out

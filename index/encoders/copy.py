@@ -100,15 +100,12 @@ class TorchCopy:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         torch = self._torch
-        before = torch.get_num_threads()
+        # torch's thread count is the process's: each call sets what it needs and leaves it (restoring a saved
+        # value would race with the calls of other request threads and could leave any of theirs behind)
         if threads or self.threads:
             torch.set_num_threads(threads or self.threads)
         # bf16: matrix products in bfloat16, what autocast keeps in fp32 (layer norm, softmax) stays there
-        try:
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-                vectors = self.model.encode([clean(t) for t in texts], prompt=prompt, batch_size=BATCH,
-                                            normalize_embeddings=True, convert_to_numpy=True,
-                                            show_progress_bar=False)
-        finally:
-            torch.set_num_threads(before)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            vectors = self.model.encode([clean(t) for t in texts], prompt=prompt, batch_size=BATCH,
+                                        normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
