@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -70,7 +71,8 @@ class EncoderActor:
 
     def __init__(self, spec: EncoderSpec, threads: int, expected: EmbedderInfo) -> None:
         self.embedder = load_encoder(spec, threads)
-        if self.embedder.info != expected:
+        # what makes the stored vectors must agree; how each side would encode queries does not matter here
+        if replace(self.embedder.info, query_encoder="") != replace(expected, query_encoder=""):
             raise DistributedBuildError(f"a worker's encoder is {self.embedder.info}, the driver's {expected}")
         self.embedder.encode_passages(["passage"] * WARM_UP)  # loads what bulk batches run on before work comes
 

@@ -222,4 +222,5 @@ class DenseRetriever:
 
 
 def info_record(info: EmbedderInfo, kind: str) -> dict[str, object]:
-    return {**asdict(info), "index": kind, "normalized": True}
+    made = {key: value for key, value in asdict(info).items() if key != "query_encoder"}  # vectors, not queries
+    return {**made, "index": kind, "normalized": True}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,10 +62,6 @@ def corpus_files(corpus: Path) -> list[Path]:
 
 
 def open_index(index_dir: Path) -> Collection:
-    """The collection for one command. Its queries go through the engine unless TRACUU_QUERY_ENCODER says
-    otherwise: loading the torch copy costs seconds, more than a command's one query saves (a server keeps it)."""
     from service.deps import open_collection
-
-    os.environ.setdefault("TRACUU_QUERY_ENCODER", "engine")
 
     return open_collection(get_settings().model_copy(update={"index_dir": index_dir}))

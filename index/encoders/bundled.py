@@ -48,8 +48,12 @@ BATCH_SIZE = 32  # the engine runs a call as one forward pass: bounded batches b
 # (index.encoders.copy). TRACUU_BULK_ENCODER overrides; the default is the fastest that holds the oracle, as
 # bench/encoder.py measures: bf16 where the CPU has bf16 arithmetic, fp32 elsewhere.
 BULK_ENCODERS = ("engine", "fp32", "bf16", "int8")
-# One query at a time (TRACUU_QUERY_ENCODER): the engine, or the copy where it is faster. bench/encoder.py measured
-# p50 on one thread for the dev questions (25 tokens): engine 20.3 ms, copy in bf16 14.6, in int8 18.4.
+# Queries (TRACUU_QUERY_ENCODER): the engine by default. One query alone is faster through the copy in bf16
+# (bench/encoder.py, one thread, 25-token dev questions: engine 20.3 ms p50, bf16 copy 14.6, int8 copy 18.4), but
+# a server answers many at once: with 16 request threads the engine encoded 98 queries/s and the copy 70 (torch
+# runs a layer's Python under the GIL; the engine's call releases it for the whole forward pass), the 60-second
+# soak fell from 80 to 30 requests/s with the copy and its memory grew 60 MB where the engine's stayed flat, and a
+# server process holds 895 MB with the copy against 51 MB. "bf16" is for a single user on a CPU with bf16.
 QUERY_ENCODERS = ("engine", "fp32", "bf16")
 BULK_MIN = 64  # fewer passages (an upload) go through the engine: loading the copy would cost more than it saves
 # magic, format version, hidden, layers, heads, ffn, vocabulary, positions, token types, eps, quant block
@@ -66,8 +70,8 @@ def default_bulk(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
 
 
 def default_query() -> str:
-    """The copy in bf16 where the CPU has bf16 arithmetic (the lowest single-query latency there), else the engine."""
-    return "bf16" if default_bulk() == "bf16" else "engine"
+    """The engine: under a server's concurrent requests it beats the copy (see QUERY_ENCODERS)."""
+    return "engine"
 
 
 def bundled_version() -> str:
