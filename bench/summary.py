@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.encoder import ENGINE_ROW
+
 # Retrieval quality recorded in eval/reports/dev-distractors.md (lexical): a benchmark run must not fall below it.
 QUALITY_METRICS = ("hit@1", "hit@5", "mrr@10")
 REPORT = Path(__file__).resolve().parents[1] / "eval" / "reports" / "dev-distractors.json"
@@ -94,9 +96,9 @@ def _hybrid_rows(results: dict[str, Any]) -> list[str]:
     """The semantic-search targets: query encoding and hybrid /search over HTTP with the bundled encoder."""
     encoder = results["sections"].get("encoder", {})
     query = encoder.get("query_default", "engine")  # the encoder a server uses for queries (TRACUU_QUERY_ENCODER)
-    one = next((q for q in encoder.get("queries", []) if q["threads"] == 1 and (
-        q.get("encoder", "engine").startswith("engine") if query == "engine" else q.get("encoder", "").endswith(
-            f" {query}"))), None)
+    name = ENGINE_ROW if query == "engine" else f"torch copy {query}"  # as bench/encoder.py names its rows
+    one = next((q for q in encoder.get("queries", []) if q["threads"] == 1 and q.get("encoder", ENGINE_ROW) == name),
+               None)
     rows = [_row("query encoding p50 ≤ 8 ms (bundled encoder, one thread)",
                  f"{one['p50_ms']:.1f} ms (p95 {one['p95_ms']:.1f}; {one['encoder']})" if one else NOT_MEASURED,
                  one["p50_ms"] <= 8 if one else None)]

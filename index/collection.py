@@ -54,9 +54,9 @@ class Collection:
         self.store = ChunkStore(self.folder.store_path)
         self.writer = Writer(self.folder, self.store, self.settings, embedder, self._install)
         self._reload_lock = threading.Lock()
-        self._searcher: Searcher | None = None
-        self._searcher_name: str | None = None  # the generation folder the snapshot was loaded from
-        self._served: tuple[Searcher, str] | None = None  # both at once: threads read them without a lock
+        # the snapshot served and the generation folder it was loaded from, assigned together: threads read the
+        # pair without a lock, and a snapshot's name must be its own
+        self._served: tuple[Searcher, str] | None = None
         self._checked_at = 0.0
 
     @classmethod
@@ -95,9 +95,13 @@ class Collection:
         return self._searcher
 
     @property
+    def _searcher(self) -> Searcher | None:
+        return self._served[0] if self._served else None
+
+    @property
     def served_generation(self) -> str | None:
         """The generation folder this process answers from (replicas report it in ``/health``)."""
-        return self._searcher_name
+        return self._served[1] if self._served else None
 
     def _refresh_or_keep(self) -> None:
         """Refresh; a replica that already serves keeps its snapshot when the new one cannot be read yet.
@@ -112,7 +116,7 @@ class Collection:
         try:
             self._refresh()
         except OSError as error:  # a folder removed under it; anything else is a real fault and surfaces
-            log.warning("kept generation %s: the live one could not be loaded (%s)", self._searcher_name, error)
+            log.warning("kept generation %s: the live one could not be loaded (%s)", self.served_generation, error)
 
     def _refresh(self) -> None:
         live = self.folder.live_dir()
@@ -121,7 +125,7 @@ class Collection:
             if self._searcher is None:
                 self.rebuild()
             return  # a replica that serves keeps serving: the pointer moved on between two reads; look again later
-        if self._searcher is not None and live.name == self._searcher_name:
+        if live.name == self.served_generation:
             return
         generation = self.store.generation
         if manifest.get("store_generation") != generation and self._searcher is not None:
@@ -131,7 +135,7 @@ class Collection:
             return
         searcher = self._load_searcher(live)
         if searcher is not None and self.store.generation == generation:  # no write landed while rows were read
-            self._serve(searcher, live.name)
+            self._served = (searcher, live.name)
         elif self._searcher is None:
             self.rebuild()
 
@@ -197,11 +201,7 @@ class Collection:
             searcher = self._load_searcher(live, stored=published)
         if searcher is None:
             raise RuntimeError(f"generation {live.name} does not index the rows of the store it was built from")
-        self._serve(searcher, live.name)
-
-    def _serve(self, searcher: Searcher, name: str) -> None:
-        self._served = (searcher, name)
-        self._searcher, self._searcher_name = searcher, name
+        self._served = (searcher, live.name)
 
     def close(self, merge_timeout_s: float = 60.0) -> None:
         """Let a background merge under way publish (it uses the store), then close the store."""

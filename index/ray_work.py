@@ -15,7 +15,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -71,8 +70,7 @@ class EncoderActor:
 
     def __init__(self, spec: EncoderSpec, threads: int, expected: EmbedderInfo) -> None:
         self.embedder = load_encoder(spec, threads)
-        # what makes the stored vectors must agree; how each side would encode queries does not matter here
-        if replace(self.embedder.info, query_encoder="") != replace(expected, query_encoder=""):
+        if self.embedder.info != expected:  # compares how vectors are made (EmbedderInfo's compared fields)
             raise DistributedBuildError(f"a worker's encoder is {self.embedder.info}, the driver's {expected}")
         self.embedder.encode_passages(["passage"] * WARM_UP)  # loads what bulk batches run on before work comes
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -222,5 +222,5 @@ class DenseRetriever:
 
 
 def info_record(info: EmbedderInfo, kind: str) -> dict[str, object]:
-    made = {key: value for key, value in asdict(info).items() if key != "query_encoder"}  # vectors, not queries
+    made = {f.name: getattr(info, f.name) for f in fields(info) if f.compare}  # how vectors were made, not queries
     return {**made, "index": kind, "normalized": True}

@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +46,14 @@ def deployment(index_dir: Path, replicas: int) -> Any:
 
     ingress = serve.ingress(_build_app)()
     options = {"num_cpus": CPUS_PER_REPLICA, "runtime_env": {"env_vars": _replica_env(index_dir)}}
-    replicated = serve.deployment(name="tracuu", num_replicas=replicas, ray_actor_options=options,
+    replicated = serve.deployment(name=APP_NAME, num_replicas=replicas, ray_actor_options=options,
                                   logging_config={"log_level": "WARNING", "enable_access_log": False})(ingress)
     return replicated.bind()
 
 
-def serve_on_ray(index_dir: Path, address: str, replicas: int, host: str, port: int,
-                 until: Callable[[], None] | None = None) -> None:
+def serve_on_ray(index_dir: Path, address: str, replicas: int, host: str, port: int) -> None:
     """Deploy ``replicas`` replicas on the cluster at ``address`` (or ``local``), serve on host:port until SIGTERM
-    or Ctrl-C (or until ``until`` returns), then take the application down."""
+    or Ctrl-C, then take the application down."""
     from ray import serve
 
     with connected(address):
@@ -64,7 +62,7 @@ def serve_on_ray(index_dir: Path, address: str, replicas: int, host: str, port: 
             serve.run(deployment(index_dir, replicas), name=APP_NAME, route_prefix="/")
             print(f"serving {index_dir} on http://{host}:{port} with {replicas} Ray Serve replica(s)", file=sys.stderr,
                   flush=True)
-            (until or _wait_for_signal)()
+            _wait_for_signal()
         finally:
             _take_down(serve)
 

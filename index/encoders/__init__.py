@@ -8,7 +8,7 @@ and not on the vector index.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -30,7 +30,9 @@ class EmbedderInfo:
     quantisation: str = ""  # "q4_0" for the bundled model; "" for full-precision weights
     passage_encoder: str = ""  # what encodes passages in bulk when not the model itself ("torch-int8-copy")
     recipe: str = ""  # a tuned model's training recipe (JSON), from tracuu model tune
-    query_encoder: str = ""  # what encodes queries when not the model itself ("torch-bf16-copy"); vectors agree
+    # what encodes queries when not the model itself ("torch-bf16-copy"): not how stored vectors were made, so
+    # left out of equality (a Ray worker's encoder is compared with the driver's) and of the manifest
+    query_encoder: str = field(default="", compare=False)
 
     @property
     def vector_key(self) -> str:

@@ -182,7 +182,6 @@ class BundledE5Embedder:
         self.query = (query or os.environ.get("TRACUU_QUERY_ENCODER") or default_query()).lower()
         if self.query not in QUERY_ENCODERS:
             raise ValueError(f"TRACUU_QUERY_ENCODER={self.query!r}: use one of {', '.join(QUERY_ENCODERS)}")
-        self._copy: Any = None  # the bulk encoder's copy, once used
         self._copies: dict[str, Any] = {}  # by precision: the bulk and the query encoder share one where they can
         self._copies_lock = threading.Lock()
         self.info = EmbedderInfo(model=MODEL_NAME, dimension=DIMENSION, query_prompt=QUERY_PROMPT,
@@ -236,9 +235,13 @@ class BundledE5Embedder:
     def _encode_passages_with_engine(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, False)
 
+    @property
+    def _copy(self) -> Any:
+        """The bulk encoder's copy once a build batch has loaded it, else None."""
+        return self._copies.get(self.bulk)
+
     def _bulk_copy(self) -> Any:
-        self._copy = self._copy_in(self.bulk)
-        return self._copy
+        return self._copy_in(self.bulk)
 
     def _copy_in(self, precision: str) -> Any:
         """The torch copy at ``precision``, loaded once (exported into the model cache on first use)."""

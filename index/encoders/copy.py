@@ -46,13 +46,6 @@ def exported_copy(version: str) -> Path:
     return folder
 
 
-def native_bf16() -> bool:
-    """Whether this CPU multiplies bfloat16 in hardware: elsewhere autocast to bf16 is slower than fp32."""
-    import torch
-
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
 def quantise(model: Any) -> Any:
     """int8 dynamic quantisation of the attention projections (query, key, value, output) only.
 
