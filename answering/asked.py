@@ -8,14 +8,13 @@ and a short table of colloquial forms is expanded first.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from importlib import resources
+from functools import cached_property
 
 from answering.records import keys_named_in
 from corpus.gazetteer import PlaceMention, fold
+from index.phrasing import english_gloss, english_rest, everyday_gloss, spell_out
 from index.query import ParsedQuery
 from index.textnorm import expansion_text
 
@@ -80,46 +79,6 @@ def unit_pattern(question: str) -> re.Pattern[str] | None:
     return re.compile(rf"\d[\d.,/\s–-]*(?:nghìn |triệu )?{words}\b", re.IGNORECASE) if unit else None
 
 
-@lru_cache(maxsize=1)
-def _colloquial() -> tuple[dict[str, str], list[tuple[re.Pattern[str], str]]]:
-    """Chat abbreviations (word → words) and everyday phrases (pattern → the documents' term), from
-    corpus/data/colloquial_terms.json; phrases longest first."""
-    raw = json.loads((resources.files("corpus") / "data" / "colloquial_terms.json").read_text(encoding="utf-8"))
-    phrases = sorted(raw["everyday"].items(), key=lambda item: -len(item[0]))
-    return raw["abbreviations"], [(re.compile(rf"\b{re.escape(k)}\b", re.IGNORECASE), v) for k, v in phrases]
-
-
-def everyday_gloss(text: str) -> str:
-    """The documents' terms for the everyday phrases of ``text`` ("con heo" → "lợn")."""
-    return " ".join(term for pattern, term in _colloquial()[1] if pattern.search(text))
-
-
-@lru_cache(maxsize=1)
-def _english_terms() -> list[tuple[re.Pattern[str], str]]:
-    """English phrases → the Vietnamese terms the documents use (corpus/data/english_terms.json), longest first."""
-    raw = json.loads((resources.files("corpus") / "data" / "english_terms.json").read_text(encoding="utf-8"))
-    terms = sorted(raw["terms"].items(), key=lambda item: -len(item[0]))
-    return [(re.compile(rf"\b{re.escape(en)}\b", re.IGNORECASE), vi) for en, vi in terms]
-
-
-def english_gloss(text: str) -> str:
-    """The Vietnamese terms for the English phrases of ``text`` ("" when it has none)."""
-    found = []
-    rest = text
-    for pattern, vietnamese in _english_terms():
-        if pattern.search(rest):
-            found.append(vietnamese)
-            rest = pattern.sub(" ", rest)
-    return " ".join(found)
-
-
-def english_rest(text: str) -> str:
-    """The words of ``text`` the glossary does not cover (and which are not place names)."""
-    for pattern, _ in _english_terms():
-        text = pattern.sub(" ", text)
-    return " ".join(w for w in text.split() if not w[:1].isupper())
-
-
 def line_has_type(answer_type: str, text: str, named: frozenset[str] = frozenset()) -> bool:
     """Whether a line holds what the question asks for; a document number the question itself names
     ("nq 140 … căn cứ báo cáo số mấy") is not the number it asks for."""
@@ -143,8 +102,7 @@ class Asked:
         for place in self.places:  # "huyện Bình Lục" says where; "ngân sách huyện" says what
             text = re.sub(rf"(?:\b{re.escape(place.unit_word)}\s+)?{re.escape(place.text)}" if place.unit_word
                           else re.escape(place.text), " ", text)
-        abbreviations = _colloquial()[0]
-        text = "".join(abbreviations.get(w.lower(), w) for w in re.split(r"(\s+)", text))
+        text = spell_out(text)
         text = f"{text} {everyday_gloss(text)}"
         if self.foreign:
             text = f"{text} {english_gloss(text)}"
@@ -158,7 +116,7 @@ class Asked:
     @property
     def foreign(self) -> bool:
         """Typed in another language (English): few of its syllables are Vietnamese."""
-        return self.query.known_share < 0.6
+        return self.query.foreign
 
     @cached_property
     def answer_type(self) -> str | None:

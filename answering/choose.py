@@ -85,10 +85,18 @@ def answer_from_lines(searcher: Searcher, query: ParsedQuery, hits: Sequence[Sea
     lines = kept
     _, scored, dense = rank_lines(searcher, query, lines, asked)
     best = int(np.argmax(scored))
-    sure = confidence(scored, best, dense)
+    given = _given(searcher, asked, lines[best])
+    rivals = np.array([_given(searcher, asked, line) != given for line in lines], dtype=bool)
+    sure = confidence(scored, best, dense, rivals)
     if sure < threshold(dense, min_confidence):
         return refused(Refusal("off_topic", NO_ANSWER), sure)
     return line_answer(searcher, asked, lines[best], sure)
+
+
+def _given(searcher: Searcher, asked: Asked, line: Line) -> str:
+    """What a line would answer, to compare two lines: its figure when a record of it fits, else its text."""
+    record = _record_for(searcher, asked, line) if asked.numeric else None
+    return fold(record.record.figure if record is not None else line.text)
 
 
 def _nothing_on(asked: Asked, scope: Scope) -> Refusal:

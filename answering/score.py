@@ -163,9 +163,13 @@ def scores(rows: np.ndarray, dense: bool) -> np.ndarray:
     return rows @ np.array([weights[name] for name in FEATURES])
 
 
-def confidence(scored: np.ndarray, best: int, dense: bool) -> float:
-    """The calibrated probability that the best line answers: from its score and its lead over the next."""
+def confidence(scored: np.ndarray, best: int, dense: bool, rivals: np.ndarray | None = None) -> float:
+    """The calibrated probability that the best line answers: from its score and its lead over the next.
+
+    ``rivals`` (a mask) says which lines give another answer: a line that states the same figure (the target
+    in the list of targets and again in the tasks) confirms the best one rather than competing with it.
+    """
     a, b, c = CALIBRATION_DENSE if dense else CALIBRATION_LEXICAL
-    ordered = np.sort(scored)[::-1]
-    margin = float(ordered[0] - ordered[1]) if len(ordered) > 1 else 1.0
+    others = scored[rivals] if rivals is not None else np.delete(scored, best)
+    margin = float(scored[best] - others.max()) if len(others) else 1.0
     return 1.0 / (1.0 + math.exp(-(a * float(scored[best]) + b * margin + c)))

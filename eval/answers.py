@@ -214,7 +214,7 @@ def line_dataset(collection: Collection, questions: Sequence[Question], lexical:
     encoder's similarity, as a collection without one does.
     """
     from answering.asked import Asked
-    from answering.choose import MAX_PASSAGES, _of_the_kind, of_the_year, rank_lines, scoped_hits
+    from answering.choose import MAX_PASSAGES, _given, _of_the_kind, of_the_year, rank_lines, scoped_hits
     from answering.lines import candidate_lines
     from answering.listing import wants_list
     from answering.metadata import asked_field
@@ -234,7 +234,8 @@ def line_dataset(collection: Collection, questions: Sequence[Question], lexical:
             features, _, _ = rank_lines(searcher, query, lines, asked, use_encoder=not lexical)
             labels = [bool(question.documents) and line.hit.document.source in question.documents
                       and (question.answer is None or contains_answer(line.text, question.answer)) for line in lines]
-            rows.append({"id": question.id, "X": features, "y": labels})
+            given = [_given(searcher, asked, line) for line in lines]  # lines that agree are not rivals
+            rows.append({"id": question.id, "X": features, "y": labels, "given": given})
     return rows
 
 
@@ -256,8 +257,12 @@ def fit_weights(rows: Sequence[dict[str, Any]], drop: Sequence[str] = (), steps:
             p /= p.sum()
             grad -= ((p * y / max(p[y].sum(), 1e-12)) - p) @ x / len(train)
         w -= 0.5 * grad
-    a = np.array([[s.max(), s.max() - np.sort(s)[-2] if len(s) > 1 else 1.0, 1.0]
-                  for r in tuned for s in [r["X"][:, keep] @ w]])
+    def margin(s: Any, given: list[str]) -> float:  # as answering.score.confidence: over lines saying otherwise
+        best = int(np.argmax(s))
+        others = [v for v, g in zip(s, given, strict=True) if g != given[best]]
+        return float(s[best] - max(others)) if others else 1.0
+
+    a = np.array([[s.max(), margin(s, r["given"]), 1.0] for r in tuned for s in [r["X"][:, keep] @ w]])
     ok = np.array([float(r["y"][int(np.argmax(r["X"][:, keep] @ w))]) for r in tuned])
     v = np.zeros(3)
     for _ in range(5000):

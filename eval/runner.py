@@ -82,6 +82,7 @@ def ablations(mode: Mode = "lexical") -> list[Config]:
         without("diacritic folding", fold=False),
         without("abbreviation expansion", expand_abbreviations=False),
         headers,
+        Config("- glossary (everyday, chat and English terms)", search=SearchOptions(glossary=False), mode=mode),
         Config("- query understanding", search=SearchOptions(boosts=None), mode=mode),
     ]
 

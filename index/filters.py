@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from index.query import place_key
+from index.query import number_key, place_key
 from index.store import StoredDocument
 
 TEXT_FIELDS = ("locality", "province", "level", "doc_type")
@@ -48,9 +48,12 @@ class DocumentColumns:
         # The province since the 2025 reorganisation: "Hải Phòng" also finds what "Hải Dương" issued before it.
         self.province_now = np.array([_key_or_none(d.meta.province_current) for d in documents], dtype=object)
         self.of_year: dict[int, list[int]] = {}
+        self.of_number: dict[str, list[int]] = {}  # document number key (see number_key) → positions
         for i, doc in enumerate(documents):
             for year in dict.fromkeys(doc.meta.years):
                 self.of_year.setdefault(year, []).append(i)
+            if doc.meta.number:
+                self.of_number.setdefault(number_key(doc.meta.number), []).append(i)
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """Which documents pass, as a boolean mask; None when nothing is filtered."""

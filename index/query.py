@@ -18,6 +18,7 @@ from corpus.clean import normalize_unicode
 from corpus.gazetteer import load_gazetteer
 from index.textnorm import fold_diacritics
 
+FOREIGN_SHARE = 0.6  # below this share of Vietnamese syllables an unaccented query is taken as another language
 _YEAR = re.compile(r"(?<!\d)(19[4-9]\d|20\d\d)(?!\d)")
 _NUMBER = re.compile(r"\b\d+[\w.]*(?:\s*[-/]\s*[\wĐđ.]+)+")
 # Questions about who signed or which number a document has are answered by one
@@ -41,10 +42,21 @@ class ParsedQuery:
     asks_number: bool = False
     restored: str = ""  # what the encoder reads: the normalised text, with diacritics restored when typed without
     known_share: float = 1.0  # of an unaccented query: share of syllables the collection writes (low for English)
+    gloss: str = ""  # the documents' terms for its abbreviations, everyday or English phrases (index.phrasing)
 
     @property
     def dense_text(self) -> str:
         return self.restored or self.normalized
+
+    @property
+    def foreign(self) -> bool:
+        """Typed in another language (English): unaccented, and few of its syllables are the collection's."""
+        return not self.accented and self.known_share < FOREIGN_SHARE
+
+    @property
+    def search_text(self) -> str:
+        """What the search's dense leg encodes: the query as restored, with its gloss."""
+        return f"{self.dense_text} {self.gloss}".strip()
 
 
 @lru_cache(maxsize=8192)  # each snapshot keys every document's place, type and level again: a few hundred names

@@ -9,9 +9,9 @@ batch path holds logic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol, get_args
+from typing import Literal, Protocol, get_args
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from corpus.models import Chunk, Indicator
 from index.errors import SearchError
 from index.filters import DocumentColumns, Filters
 from index.lexical import LexicalIndex
+from index.phrasing import gloss
 from index.query import ParsedQuery, number_key, parse_query, place_key
 from index.restore import DiacriticRestorer
 from index.store import StoredDocument
@@ -34,7 +35,6 @@ RRF_K = 10
 DENSE_WEIGHT = 0.5
 OVERFETCH = 5  # each leg ranks k*OVERFETCH candidates (at least 50) before fusion
 LONG_QUERY_WORDS = 30  # a pasted passage, not a question (the longest dev question has 26 words)
-FOREIGN_SHARE = 0.6  # below this share of Vietnamese syllables an unaccented query is taken as another language
 COLLAPSE_DEPTH = 10  # passages ranked per document asked for when collapsing (at least 100)
 
 
@@ -45,7 +45,7 @@ class Boosts:
     locality: float = 0.6
     year: float = 0.3
     number: float = 1.0
-    section_year: float = 0.3  # the year named in the chunk's own heading ("I. KẾT QUẢ … NĂM 2023")
+    other_year: float = 0.5  # the share taken from a passage whose heading names only other years of its document
     answer_line: float = 1.0  # the signature or number line, when the question asks for it
 
 
@@ -57,6 +57,7 @@ class SearchOptions:
     dense_weight: float = DENSE_WEIGHT
     rrf_k: int = RRF_K
     restore_diacritics: bool = True  # the dense leg reads "chỉ tiêu hộ nghèo" for "chi tieu ho ngheo"
+    glossary: bool = True  # both legs also read the documents' terms for "cá, tôm", "bn", "budget revenue"
     adaptive: bool = True  # weights that depend on the query (see leg_weights)
     exact_dense_factor: float = 0.5  # the dense weight's share for queries the lexical leg matches exactly
     foreign_dense_factor: float = 2.0  # and its multiple for queries in another language (English)
@@ -96,11 +97,8 @@ class DenseLeg(Protocol):
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k best positive scores, best first; equal scores in row order.
-
-    One argpartition over the whole array (O(n), no copies of the positive
-    entries), then only the k survivors are sorted.
-    """
+    """Indices of the k best positive scores, best first, equal scores in row order: one argpartition over the
+    whole array (O(n), no copies of the positive entries), then only the k survivors are sorted."""
     k = min(k, scores.size)
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
@@ -120,8 +118,7 @@ def leg_weights(query: ParsedQuery, options: SearchOptions) -> dict[str, float]:
     """
     dense = options.dense_weight
     if options.adaptive:
-        foreign = not query.accented and query.known_share < FOREIGN_SHARE
-        if foreign or len(query.folded.split()) >= LONG_QUERY_WORDS:
+        if query.foreign or len(query.folded.split()) >= LONG_QUERY_WORDS:
             dense *= options.foreign_dense_factor
         elif not query.accented or query.numbers:
             dense *= options.exact_dense_factor
@@ -164,7 +161,7 @@ class Searcher:
         self.doc_of_row = np.array([self._doc_pos[c.document_id] for c in chunks], dtype=np.int64)
         self._places = self._place_table()
         self._docs_of_year = self.columns.of_year
-        self._docs_of_number = _positions_by(documents, lambda d: (number_key(d.meta.number),) if d.meta.number else ())
+        self._docs_of_number = self.columns.of_number
         self._number_keys = [number_key(d.meta.number) if d.meta.number else "" for d in documents]
         self._chunk_rows = {c.id: i for i, c in enumerate(chunks)}
         # Raw records of this generation; the answering package builds its indicator table from them.
@@ -222,9 +219,12 @@ class Searcher:
         for i, row in enumerate(rows):
             chunk = self.chunks[int(row)]
             meta = self.documents[int(self.doc_of_row[row])].meta
-            # Only where the document covers several years does a heading's year tell its sections apart.
-            if len(meta.years) > 1 and any(str(y) in chunk.section for y in intent.years & set(meta.years)):
-                boost[i] += weights.section_year
+            # Where a document covers several years, a heading naming only others ("Đánh giá … năm 2022") is about
+            # them; a heading naming none ("Điều 3. Nhiệm vụ, giải pháp") is not (a boost for the asked year's
+            # heading lifted its short list items over the line asked for under the plain one).
+            named = {y for y in meta.years if str(y) in chunk.section} if intent.years and len(meta.years) > 1 else ()
+            if named and not intent.years & named:
+                boost[i] *= 1.0 - weights.other_year
             if intent.asks_signer and meta.signer and meta.signer in chunk.text:
                 boost[i] += weights.answer_line
             doc_number = self._number_keys[int(self.doc_of_row[row])]
@@ -246,6 +246,9 @@ class Searcher:
         if not parsed.accented and self.restorer is not None:
             restored = self.restorer.restore(parsed.normalized) if self.options.restore_diacritics else ""
             parsed = replace(parsed, restored=restored, known_share=self.restorer.known_share(parsed.normalized))
+        if self.options.glossary:
+            parsed = replace(parsed, gloss=gloss(parsed.normalized if parsed.foreign else parsed.dense_text,
+                                                 parsed.foreign))
         return parsed
 
     def search_batch(
@@ -284,7 +287,7 @@ class Searcher:
             doc_allowed = self.document_mask(filters)
             row_allowed = doc_allowed[self.doc_of_row] if doc_allowed is not None else None
         use_dense = self.dense is not None and mode in ("hybrid", "dense")
-        dense_results = self.dense.search_batch([p.dense_text for p in parsed], depth, row_allowed, watch) \
+        dense_results = self.dense.search_batch([p.search_text for p in parsed], depth, row_allowed, watch) \
             if use_dense and self.dense else None
         legs = []
         for qi, query in enumerate(parsed):
@@ -307,6 +310,7 @@ class Searcher:
             tokens = query_tokens(query.normalized, self.options.tokenizer, normalized=True, accented=query.accented)
             if query.restored:  # typed without accents: the restored forms match exactly, the folded ones loosely
                 tokens += query_tokens(query.restored, self.options.tokenizer, accented=True)
+            tokens += query_tokens(query.gloss, self.options.tokenizer, accented=True) if query.gloss else []
         with watch.stage("lexical"):
             scores = self.lexical.scores(tokens)
             if row_allowed is not None:
@@ -338,12 +342,3 @@ class Searcher:
             for i in order
         ]
 
-
-def _positions_by(documents: Sequence[StoredDocument],
-                  keys_of: Callable[[StoredDocument], Iterable[Hashable]]) -> dict[Any, list[int]]:
-    """Inverted table key → positions of the documents that have it (years, document numbers)."""
-    table: dict[Any, list[int]] = {}
-    for i, doc in enumerate(documents):
-        for key in dict.fromkeys(keys_of(doc)):
-            table.setdefault(key, []).append(i)
-    return table

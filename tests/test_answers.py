@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from answering.extractive import Answer, answer_question
@@ -108,3 +109,14 @@ def test_which_localities_is_answered_as_a_cited_list(searcher: Searcher) -> Non
     assert answer.items and {item.place for item in answer.items} <= {"Bình Lục", "Vĩnh Bảo"}
     assert len(answer.citations) == len(answer.items)
     assert all(item.context.place == item.place for item in answer.items)
+
+
+def test_a_line_stating_the_same_figure_confirms_the_answer_rather_than_rivalling_it() -> None:
+    """The 2023 target stated in the list of targets and again in the tasks: two lines, one answer."""
+    from answering.score import confidence
+
+    scored = np.array([2.0, 1.9, 0.5])
+    alone = confidence(scored, 0, True)
+    assert confidence(scored, 0, True, np.array([False, False, True])) > alone
+    assert confidence(scored, 0, True, np.array([False, True, True])) == pytest.approx(alone)
+    assert confidence(scored[:1], 0, True, np.array([False])) == confidence(scored[:1], 0, True)
