@@ -75,3 +75,14 @@ def test_the_holdout_set_is_well_formed() -> None:
     kinds = [r["kind"] for r in rows if not r["documents"]]
     assert sorted(set(kinds)) == ["absent_place", "absent_topic", "absent_year", "misspelled_place"]
     assert all(r["answer"] is None for r in rows if not r["documents"])
+
+
+def test_the_second_holdout_is_well_formed_and_reported_on_its_own() -> None:
+    """48 user-phrased questions, each answer verbatim and once in its document; never fitted on."""
+    questions = load_answer_questions(QUESTIONS / "holdout2.jsonl")
+    assert len(questions) == 48 and len({q.id for q in questions}) == 48
+    assert {set_of(q) for q in questions} == {"holdout2"}
+    assert {q.kind for q in questions} == {"user_paraphrase", "user_colloquial", "user_english"}
+    for question in questions:
+        text = normalize_unicode(read_path(Path(DOCUMENTS) / question.documents[0]))
+        assert question.answer is not None and text.count(normalize_unicode(question.answer)) == 1, question.id
