@@ -111,6 +111,8 @@ class SearchResponse(BaseModel):
     query: str = Field(description="Truy vấn như đã gửi", examples=[QUESTION_EXAMPLE])
     understood_as: str | None = Field(None, description="Truy vấn sau khi khôi phục dấu, khi gõ không dấu",
                                       examples=["chỉ tiêu hộ nghèo 2023 của Bình Lục"])
+    also_read_as: str | None = Field(None, description="Thuật ngữ của văn bản được đọc thêm cho các từ thường "
+                                     "ngày, viết tắt hoặc tiếng Anh trong truy vấn", examples=["gia cầm"])
     took_ms: float = Field(description="Thời gian xử lý, mili giây", examples=[12.5])
     timings_ms: dict[str, float] = Field(default_factory=dict, description=TIMINGS_DOC,
                                          examples=[{"tokenize": 0.4, "lexical": 3.1}])

@@ -128,3 +128,10 @@ def test_a_query_typed_without_diacritics_says_how_it_was_understood(client: Tes
     body = client.get("/search", params={"q": "chi tieu ho ngheo 2023 cua binh luc"}).json()
     assert body["understood_as"] == "chỉ tiêu hộ nghèo 2023 của bình lục"
     assert client.get("/search", params={"q": "chỉ tiêu hộ nghèo 2023"}).json()["understood_as"] is None
+
+
+def test_the_response_says_which_document_terms_were_read_for_everyday_words(client: TestClient) -> None:
+    body = client.get("/search", params={"q": "Bình Lục nuôi bao nhiêu gà vịt năm 2023"}).json()
+    assert body["also_read_as"] == "gia cầm"
+    assert "1,5 triệu con" in body["results"][0]["text"]
+    assert client.get("/search", params={"q": "chỉ tiêu hộ nghèo 2023"}).json()["also_read_as"] is None

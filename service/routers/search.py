@@ -40,6 +40,7 @@ def run_search(collection: Collection, request: SearchRequest) -> dict[str, Any]
     return {
         "query": request.query,
         "understood_as": understood,
+        "also_read_as": query.gloss or None,
         "took_ms": round((time.perf_counter() - started) * 1000, 3),
         "timings_ms": watch.milliseconds(),
         "mode": request.mode if searcher.dense is not None or request.mode == "lexical" else "lexical",

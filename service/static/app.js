@@ -235,7 +235,8 @@ async function runSearch(params, address) {
     if (collapse) body.collapse = "document";
     const data = await post("/search", body);
     const unit = collapse ? "văn bản" : "đoạn";
-    const understood = data.understood_as ? ` · Đã hiểu: ${data.understood_as}` : "";
+    const understood = (data.understood_as ? ` · Đã hiểu: ${data.understood_as}` : "")
+      + (data.also_read_as ? ` · Đọc thêm: ${data.also_read_as}` : "");
     $("answer").innerHTML = "";
     $("results").innerHTML = data.results.length
       ? (collapse ? `<h2>Những văn bản (nơi) đã nói về việc này</h2>` : "") + data.results.map(resultCard).join("")
