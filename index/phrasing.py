@@ -17,6 +17,8 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+from index.textnorm import fold_diacritics
+
 _SPACES = re.compile(r"(\s+)")
 
 
@@ -41,6 +43,14 @@ def abbreviations() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def _everyday() -> tuple[tuple[re.Pattern[str], str], ...]:
     return _patterns(_load("colloquial_terms.json")["everyday"])
+
+
+@lru_cache(maxsize=1)
+def _everyday_folded() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The everyday phrases without diacritics ("ga vit"), for queries typed without them: the restorer may
+    read a colloquial word as another ("heo" as "hẻo") and the accented phrase would then not match."""
+    table = _load("colloquial_terms.json")["everyday"]
+    return _patterns({fold_diacritics(phrase): term for phrase, term in table.items()})
 
 
 @lru_cache(maxsize=1)
@@ -81,10 +91,13 @@ def english_rest(text: str) -> str:
     return " ".join(w for w in text.split() if not w[:1].isupper())
 
 
-def gloss(text: str, foreign: bool = False) -> str:
+def gloss(text: str, foreign: bool = False, unaccented: bool = False) -> str:
     """What a query adds to what it says: its abbreviations written out and the documents' terms for its
-    everyday (or, ``foreign``, English) phrases. Empty when the glossary knows none of its words."""
+    everyday (or, ``foreign``, English) phrases; ``unaccented``: also matched without diacritics. Empty when the
+    glossary knows none of its words."""
     spelled = spell_out(text)
     terms = _gloss(spelled, _english()) if foreign else _gloss(spelled, _everyday())
+    if unaccented and not foreign:
+        terms = list(dict.fromkeys(terms + _gloss(fold_diacritics(spelled), _everyday_folded())))
     added = [spelled] if spelled != text else []
     return " ".join([*added, *terms])

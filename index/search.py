@@ -248,7 +248,7 @@ class Searcher:
             parsed = replace(parsed, restored=restored, known_share=self.restorer.known_share(parsed.normalized))
         if self.options.glossary:
             parsed = replace(parsed, gloss=gloss(parsed.normalized if parsed.foreign else parsed.dense_text,
-                                                 parsed.foreign))
+                                                 parsed.foreign, not parsed.accented))
         return parsed
 
     def search_batch(

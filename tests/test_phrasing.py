@@ -87,3 +87,11 @@ def test_a_heading_naming_only_another_year_ranks_below_the_year_asked(sample_in
                             (_searcher(sample_index, boosts=replace(Boosts(), other_year=0.0)), False)):
         sections = [searcher.search(f"{topic} Vĩnh Bảo năm 2024", 1)[0].chunk.section for topic in topics]
         assert all("2023" not in s or "2024" in s for s in sections) is holds, sections
+
+
+def test_a_query_typed_without_diacritics_is_glossed_without_them() -> None:
+    """The restorer may read "heo" as "hẻo": the phrase is matched on the folded words as well."""
+    assert "gia cầm" in gloss("binh luc nuoi ga vit bn con", unaccented=True)
+    assert "lợn" in gloss("so con heo xuat chuong", unaccented=True)
+    assert "gia cầm" not in gloss("binh luc nuoi ga vit bn con")
+    assert "lợn" not in gloss("How many heo", foreign=True, unaccented=True)
