@@ -72,6 +72,11 @@ WEIGHTS_LEXICAL = {
 # Confidence = sigmoid(a · best score + b · margin over the runner-up + c), fitted on the same questions.
 CALIBRATION_DENSE = (1.066, 2.620, -3.213)
 CALIBRATION_LEXICAL = (0.979, 1.885, -2.474)
+# A line no other candidate contradicts (the only one with the asked indicator's figure) has no runner-up to
+# measure a margin over; the fit above gave it a margin of 1. Its own log-odds, fitted with (a, b, c) fixed on
+# the lone lines of dev + user + unanswerable (124 right of 125): the likelihood is flat from 1.25 to 2.0 and
+# 1.5 answers none of them wrongly, with or without the encoder (eval/answers.py, lone_line_logit).
+LONE_LINE = 1.5
 # Years, full dates, periods ("6 tháng"), document numbers ("24/NQ-HĐND"), ordinals ("kỳ họp thứ 13") and list
 # numbering are not figures;
 # "29/29 xã" and "73/79 trường" are.
@@ -172,4 +177,5 @@ def confidence(scored: np.ndarray, best: int, dense: bool, rivals: np.ndarray | 
     a, b, c = CALIBRATION_DENSE if dense else CALIBRATION_LEXICAL
     others = scored[rivals] if rivals is not None else np.delete(scored, best)
     margin = float(scored[best] - others.max()) if len(others) else 1.0
+    c += 0.0 if len(others) else LONE_LINE
     return 1.0 / (1.0 + math.exp(-(a * float(scored[best]) + b * margin + c)))

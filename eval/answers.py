@@ -271,6 +271,32 @@ def fit_weights(rows: Sequence[dict[str, Any]], drop: Sequence[str] = (), steps:
     return {"weights": weights, "calibration": tuple(round(float(x), 3) for x in v)}
 
 
+def lone_line_logit(rows: Sequence[dict[str, Any]], dense: bool) -> list[tuple[float, float, int, int]]:
+    """(extra log-odds, log-likelihood, answered, answered wrongly) for the lines no other candidate contradicts,
+    with the calibration's (a, b, c) fixed: what :data:`answering.score.LONE_LINE` was chosen from."""
+    import math
+
+    import numpy as np
+
+    from answering.choose import threshold
+    from answering.score import CALIBRATION_DENSE, CALIBRATION_LEXICAL, scores
+
+    a, b, c = CALIBRATION_DENSE if dense else CALIBRATION_LEXICAL
+    lone = []
+    for row in (r for r in rows if not r["id"].startswith("hold")):
+        s = scores(row["X"], dense)
+        best = int(np.argmax(s))
+        if all(g == row["given"][best] for g in row["given"]):
+            lone.append((a * float(s[best]) + b + c, float(row["y"][best])))
+    table = []
+    for extra in np.arange(0.0, 3.01, 0.25):
+        p = [1 / (1 + math.exp(-(z + extra))) for z, _ in lone]
+        loglik = sum(y * math.log(q) + (1 - y) * math.log(1 - q) for (_, y), q in zip(lone, p, strict=True))
+        answered = [y for (_, y), q in zip(lone, p, strict=True) if q >= threshold(dense)]
+        table.append((float(extra), round(loglik, 2), len(answered), int(len(answered) - sum(answered))))
+    return table
+
+
 RUNS: tuple[tuple[str, Mode], ...] = (("dev", "hybrid"), ("dev-distractors", "hybrid"), ("dev", "lexical"))
 
 
@@ -309,7 +335,9 @@ if __name__ == "__main__":
         suite = load_suite("dev").corpus
         found = open_collection(Path("var/eval"), suite, Config("tracuu", mode="hybrid"), load_embedder(None)[0])
         dropped = ("sim", "sim_gap", "sim_z", "foreign_sim") if lexical else ()
-        print(fit_weights(line_dataset(found, question_sets(), lexical), dropped))
+        rows = line_dataset(found, question_sets(), lexical)
+        print(fit_weights(rows, dropped))
+        print("lone line (extra log-odds, log-likelihood, answered, wrong):", lone_line_logit(rows, not lexical))
         sys.exit(0)
 
     run(out=Path(sys.argv[2]) if len(sys.argv) > 2 else REPO_ROOT / "eval" / "reports",

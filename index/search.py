@@ -42,7 +42,7 @@ COLLAPSE_DEPTH = 10  # passages ranked per document asked for when collapsing (a
 class Boosts:
     """Multipliers for documents whose metadata matches what the query names."""
 
-    locality: float = 0.6
+    locality: float = 1.0  # naming a place doubles its documents: a neighbour's figure is a wrong one
     year: float = 0.3
     number: float = 1.0
     other_year: float = 0.5  # the share taken from a passage whose heading names only other years of its document

@@ -120,3 +120,13 @@ def test_a_line_stating_the_same_figure_confirms_the_answer_rather_than_rivallin
     assert confidence(scored, 0, True, np.array([False, False, True])) > alone
     assert confidence(scored, 0, True, np.array([False, True, True])) == pytest.approx(alone)
     assert confidence(scored[:1], 0, True, np.array([False])) == confidence(scored[:1], 0, True)
+
+
+def test_a_lone_line_is_trusted_by_its_score_not_by_a_margin_it_cannot_have() -> None:
+    """The only line holding the asked indicator's figure has no runner-up: a good score answers, a poor one not."""
+    from answering.choose import threshold
+    from answering.score import confidence
+
+    assert confidence(np.array([1.8]), 0, True) >= threshold(True)
+    assert confidence(np.array([0.7]), 0, True) < threshold(True)
+    assert confidence(np.array([1.8, 1.0]), 0, True) < confidence(np.array([1.8]), 0, True)
