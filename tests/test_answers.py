@@ -130,3 +130,18 @@ def test_a_lone_line_is_trusted_by_its_score_not_by_a_margin_it_cannot_have() ->
     assert confidence(np.array([1.8]), 0, True) >= threshold(True)
     assert confidence(np.array([0.7]), 0, True) < threshold(True)
     assert confidence(np.array([1.8, 1.0]), 0, True) < confidence(np.array([1.8]), 0, True)
+
+
+def test_lines_stating_the_same_figure_give_the_same_answer(searcher: Searcher) -> None:
+    """"Tỷ lệ gia đình … văn hóa đạt 92,5%" (the targets) and "Phấn đấu 92,5% gia đình …" (the tasks) agree."""
+    from answering.asked import Asked
+    from answering.choose import _given
+    from answering.lines import candidate_lines
+
+    question = "Bình Lục phấn đấu bao nhiêu phần trăm gia đình đạt gia đình văn hóa năm 2023?"
+    query = searcher.parse(question)
+    lines = candidate_lines(searcher.search(query, 10), None, 10)
+    asked = Asked(query)
+    same = {_given(searcher, asked, line) for line in lines if "92,5%" in line.text}
+    assert len([line for line in lines if "92,5%" in line.text]) >= 2 and same == {"92,5"}
+    assert any(_given(searcher, asked, line) not in same for line in lines)
