@@ -67,3 +67,11 @@ def test_leg_weights_follow_what_the_query_is() -> None:
     assert leg_weights(unaccented, options)["dense"] < options.dense_weight < leg_weights(english, options)["dense"]
     fixed = replace(options, adaptive=False)
     assert leg_weights(unaccented, fixed) == leg_weights(english, fixed) == leg_weights(accented, fixed)
+
+
+def test_a_pasted_passage_leans_on_the_lexical_leg() -> None:
+    """/similar starts from a whole passage: measured, the encoder adds less there than BM25 over its words."""
+    options = SearchOptions()
+    passage = parse_query(" ".join(["Tăng cường công tác thu gom, phân loại rác thải sinh hoạt tại nguồn"] * 3))
+    assert leg_weights(passage, options)["dense"] == options.dense_weight * options.passage_dense_factor
+    assert leg_weights(passage, options)["dense"] < options.dense_weight
