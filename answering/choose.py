@@ -33,6 +33,10 @@ MIN_CONFIDENCE = 0.85  # with the encoder; see eval/reports/answers.md for the c
 MIN_CONFIDENCE_LEXICAL = 0.95  # without an encoder only word overlap vouches for the topic: stricter
 MAX_PASSAGES = 5
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# "tăng bao nhiêu", "nhiều hơn năm trước bao nhiêu": the change, not the level ("tăng 5,6 triệu đồng" of
+# "đạt 66,3 triệu đồng, tăng 5,6 triệu đồng so với năm 2022").
+_ASKS_CHANGE = re.compile(r" (?:tang|giam) (?:bao nhieu|bn|may|khoang|them)\b|\b(?:nhieu|lon|cao|it|thap) hon\b"
+                          r"|\b(?:by how much|increase|increased|grow|grew|growth|rise|rose)\b")
 SCOPED_SEARCH_DOCUMENTS = 3  # with at most this many documents allowed, each is searched on its own
 
 
@@ -155,9 +159,15 @@ def line_answer(searcher: Searcher, asked: Asked, line: Line, sure: float) -> An
 
 
 def _record_for(searcher: Searcher, asked: Asked, line: Line) -> IndicatorHit | None:
-    """The record of the line whose name the question covers best; the first on ties."""
+    """The record of the line in the unit the question asks for ("bao nhiêu phần trăm": the "tăng 13,17%" of
+    "đạt 55 triệu USD, tăng 13,17%"), then whose name the question covers best; the first on ties."""
     records = line_records(searcher, line)
     if not records:
         return None
     wanted = asked_keys(asked)
-    return max(records, key=lambda hit: (hit.record.key in wanted, asked.coverage(hit.name_words), -hit.record.start))
+    unit = unit_pattern(asked.query.normalized)
+    change = bool(_ASKS_CHANGE.search(" " + fold(asked.expanded) + " "))  # abbreviations spelled out ("tăg bn")
+    return max(records, key=lambda hit: (unit is None or bool(unit.search(hit.record.figure)),
+                                         not change or (hit.record.comparator or "").startswith(("tăng", "giảm")),
+                                         hit.record.key in wanted,
+                                         asked.coverage(hit.name_words), -hit.record.start))

@@ -14,6 +14,7 @@ Run ``python -m eval.answers`` to write ``eval/reports/answers.{md,json,png}``.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -68,8 +69,16 @@ def set_of(question: Question) -> str:
     return {"unans": "unanswerable"}.get(prefix, prefix)
 
 
-def judge(question: Question, cited: Sequence[tuple[str, str]]) -> str:
-    """right / wrong / none for (unit, quote) citations of an answer (none when nothing was answered)."""
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def judge(question: Question, cited: Sequence[tuple[str, str]], text: str | None = None) -> str:
+    """right / wrong / none for (unit, quote) citations of an answer (none when nothing was answered).
+
+    The quote must hold the expected answer and, when the answer ``text`` is given, that text (the figure a
+    user reads first) must hold every number of it: "đạt 55 triệu USD" quoted from "… đạt 55 triệu USD, tăng
+    13,17% …" does not answer "tăng bao nhiêu phần trăm".
+    """
     if not cited:
         return "none"
     if not question.documents:
@@ -78,7 +87,9 @@ def judge(question: Question, cited: Sequence[tuple[str, str]]) -> str:
     if question.answer is None:
         return "right" if all(unit in relevant for unit, _ in cited) else "wrong"
     unit, quote = cited[0]
-    return "right" if unit in relevant and contains_answer(quote, question.answer) else "wrong"
+    numbers = [n for n in _FIGURE.findall(question.answer) if not re.fullmatch(r"(?:19|20)\d\d", n)]  # not years
+    shown = text is None or all(n in re.sub(r"\s+", "", text) for n in numbers)
+    return "right" if unit in relevant and contains_answer(quote, question.answer) and shown else "wrong"
 
 
 def ask(collection: Collection, corpus: EvalCorpus | None, question: Question,
@@ -91,7 +102,8 @@ def ask(collection: Collection, corpus: EvalCorpus | None, question: Question,
     answer = answer_question(searcher, query, searcher.search(query, EVAL_K), min_confidence=min_confidence)
     unit = corpus.unit if corpus is not None else (lambda source: source)
     cited = [(unit(c.hit.document.source), c.quote) for c in answer.citations] if answer.text is not None else []
-    return Outcome(question.id, set_of(question), question.kind, judge(question, cited), float(answer.confidence),
+    verdict = judge(question, cited, answer.text)
+    return Outcome(question.id, set_of(question), question.kind, verdict, float(answer.confidence),
                    answer.text, tuple(u for u, _ in cited), cited[0][1] if cited else "",
                    getattr(answer, "reason", None), getattr(answer, "message", None),
                    getattr(answer, "context_text", None))

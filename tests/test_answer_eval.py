@@ -86,3 +86,12 @@ def test_the_second_holdout_is_well_formed_and_reported_on_its_own() -> None:
     for question in questions:
         text = normalize_unicode(read_path(Path(DOCUMENTS) / question.documents[0]))
         assert question.answer is not None and text.count(normalize_unicode(question.answer)) == 1, question.id
+
+
+def test_the_figure_a_user_reads_first_must_be_the_expected_one() -> None:
+    """The right line quoted under another of its figures is a wrong answer; years in the expected text aside."""
+    line = [("a.txt", "Xuất khẩu đạt 55 triệu USD, tăng 13,17% so với năm 2022")]
+    grew = Question("user-003", "?", ("a.txt",), "tăng 13,17% so với năm 2022", "user_paraphrase")
+    assert judge(grew, line, "tăng 13,17%") == "right"
+    assert judge(grew, line, "đạt 55 triệu USD") == "wrong"
+    assert judge(grew, line) == "right"  # no answer text: the quote alone decides

@@ -145,3 +145,14 @@ def test_lines_stating_the_same_figure_give_the_same_answer(searcher: Searcher) 
     same = {_given(searcher, asked, line) for line in lines if "92,5%" in line.text}
     assert len([line for line in lines if "92,5%" in line.text]) >= 2 and same == {"92,5"}
     assert any(_given(searcher, asked, line) not in same for line in lines)
+
+
+@pytest.mark.parametrize(("question", "figure"), [
+    ("Giá trị xuất khẩu của Bình Lục năm 2023 tăng bao nhiêu phần trăm so với năm 2022?", "tăng 13,17%"),
+    ("Thu nhập bình quân đầu người Bình Lục năm 2023 tăng bao nhiêu so với 2022?", "tăng 5,6 triệu đồng"),
+    ("Thu nhập bình quân đầu người của Bình Lục năm 2023 đạt bao nhiêu?", "đạt 66,3 triệu đồng"),
+])
+def test_the_figure_shown_is_the_one_asked_for_when_a_line_holds_several(searcher: Searcher, question: str,
+                                                                        figure: str) -> None:
+    """"đạt 55 triệu USD, tăng 13,17% so với năm 2022": the level, or the change when the question asks it."""
+    assert ask(searcher, question).text == figure

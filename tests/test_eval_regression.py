@@ -14,14 +14,14 @@ from eval.suites import Suite, load_suite
 
 pytestmark = pytest.mark.slow  # builds the 182-document index, and the five seeds with the bundled encoder
 
-# Measured 2026-11-30. Lexical mode, the 164 hand-written questions (kinds not user_*): dev hit@1 0.896,
-# hit@5 0.982, MRR@10 0.929; dev-distractors hit@1 0.921, hit@5 0.982, MRR@10 0.943.
-DEV_FLOORS = {"hit@1": 0.87, "hit@5": 0.96, "mrr@10": 0.91, "ndcg@10": 0.91}
-DISTRACTOR_FLOORS = {"hit@1": 0.90, "hit@5": 0.96, "mrr@10": 0.92}
-# Hybrid with the bundled encoder (the default), all 240 dev questions: hit@1 0.804, hit@5 0.971, MRR 0.880;
-# the 76 user-phrased ones hit@5 0.921 (lexical alone: 0.896 / 0.884 / 0.836 and 0.66 for the user-phrased).
-HYBRID_FLOORS = {"hit@1": 0.77, "hit@5": 0.95, "mrr@10": 0.86}
-USER_HIT5_FLOOR = 0.89
+# Measured 2026-11-30 (after the glossary). Lexical mode, the 164 hand-written questions (kinds not user_*): dev
+# hit@1 0.933, hit@5 0.994, MRR@10 0.960, nDCG 0.969; dev-distractors hit@1 0.951, hit@5 0.994, MRR@10 0.970.
+DEV_FLOORS = {"hit@1": 0.91, "hit@5": 0.98, "mrr@10": 0.94, "ndcg@10": 0.95}
+DISTRACTOR_FLOORS = {"hit@1": 0.93, "hit@5": 0.98, "mrr@10": 0.95}
+# Hybrid with the bundled encoder (the default), all 240 dev questions: hit@1 0.900, hit@5 0.983, MRR 0.940;
+# the 76 user-phrased ones hit@5 0.961; typed without diacritics, hit@5 equal to the accented (0.978).
+HYBRID_FLOORS = {"hit@1": 0.87, "hit@5": 0.97, "mrr@10": 0.92}
+USER_HIT5_FLOOR = 0.93
 
 
 def _check(overall: dict[str, float], floors: dict[str, float]) -> None:
@@ -49,7 +49,7 @@ def test_hybrid_with_the_bundled_encoder_holds_its_numbers(tmp_path: Path, bundl
     user_hit5 = sum(m["hit@5"] * m["n"] for m in user) / sum(m["n"] for m in user)
     assert user_hit5 >= USER_HIT5_FLOOR, f"user-phrased hit@5 {user_hit5:.3f} under {USER_HIT5_FLOOR}"
     free = runs["tracuu"]["accent_free"]  # the accented questions typed without any accent
-    assert free["stripped"]["hit@5"] >= free["accented"]["hit@5"] - 0.05
+    assert free["stripped"]["hit@5"] >= free["accented"]["hit@5"] - 0.03
 
 
 def test_distractor_set_holds_its_numbers(tmp_path: Path, shared_data: Path) -> None:
