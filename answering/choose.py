@@ -160,7 +160,8 @@ def line_answer(searcher: Searcher, asked: Asked, line: Line, sure: float) -> An
 
 def _record_for(searcher: Searcher, asked: Asked, line: Line) -> IndicatorHit | None:
     """The record of the line in the unit the question asks for ("bao nhiêu phần trăm": the "tăng 13,17%" of
-    "đạt 55 triệu USD, tăng 13,17%"), then whose name the question covers best; the first on ties."""
+    "đạt 55 triệu USD, tăng 13,17%"), a change when it asks one, then whose own name the question covers best
+    ("tạo thêm việc": "tạo việc làm thêm 3.400", not the line's "việc làm mới" key), then of the asked key."""
     records = line_records(searcher, line)
     if not records:
         return None
@@ -169,5 +170,5 @@ def _record_for(searcher: Searcher, asked: Asked, line: Line) -> IndicatorHit | 
     change = bool(_ASKS_CHANGE.search(" " + fold(asked.expanded) + " "))  # abbreviations spelled out ("tăg bn")
     return max(records, key=lambda hit: (unit is None or bool(unit.search(hit.record.figure)),
                                          not change or (hit.record.comparator or "").startswith(("tăng", "giảm")),
-                                         hit.record.key in wanted,
-                                         asked.coverage(hit.name_words), -hit.record.start))
+                                         asked.coverage(hit.name_words), hit.record.key in wanted,
+                                         -hit.record.start))
