@@ -33,6 +33,7 @@ MIN_CONFIDENCE = 0.85  # with the encoder; see eval/reports/answers.md for the c
 MIN_CONFIDENCE_LEXICAL = 0.95  # without an encoder only word overlap vouches for the topic: stricter
 MAX_PASSAGES = 5
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_ASKS_FIGURE = re.compile(r"\b(?:bao nhiêu|bao nhieu|bao nhiu|mấy)\b")  # not "may": "nhà máy" typed bare
 # "tăng bao nhiêu", "nhiều hơn năm trước bao nhiêu": the change, not the level ("tăng 5,6 triệu đồng" of
 # "đạt 66,3 triệu đồng, tăng 5,6 triệu đồng so với năm 2022").
 _ASKS_CHANGE = re.compile(r" (?:tang|giam) (?:bao nhieu|bn|may|khoang|them)\b|\b(?:nhieu|lon|cao|it|thap) hon\b"
@@ -152,6 +153,8 @@ def line_answer(searcher: Searcher, asked: Asked, line: Line, sure: float) -> An
     if record is not None:
         facts = record_facts(record)
         text = record.record.figure
+        if len(_ASKS_FIGURE.findall(asked.expanded.lower())) > 1:  # "bao nhiêu công ty và bao nhiêu hộ": each
+            text = "; ".join(dict.fromkeys(hit.record.figure for hit in line_records(searcher, line)))
         context = build_context(meta, record.record.year or year, facts.kind, facts.period, line.text)
         return Answer(text, round(sure, 3), (citation,), record, context=context)
     context = build_context(meta, year, line.kind if asked.numeric else None, None, line.text)
