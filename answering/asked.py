@@ -79,6 +79,13 @@ def unit_pattern(question: str) -> re.Pattern[str] | None:
     return re.compile(rf"\d[\d.,/\s–-]*(?:nghìn |triệu )?{words}\b", re.IGNORECASE) if unit else None
 
 
+# "tăng bao nhiêu", "nhiều hơn năm trước bao nhiêu": the change, not the level ("tăng 5,6 triệu đồng" of
+# "đạt 66,3 triệu đồng, tăng 5,6 triệu đồng so với năm 2022").
+_ASKS_CHANGE = re.compile(r" (?:tang|giam) (?:bao nhieu|bn|may|khoang|them)\b|\b(?:nhieu|lon|cao|it|thap) hon\b"
+                          r"|\b(?:by how much|increase|increased|grow|grew|growth|rise|rose)\b")
+_ASKS_FIGURE = re.compile(r"\b(?:bao nhiêu|bao nhieu|bao nhiu|mấy)\b")  # not "may": "nhà máy" typed bare
+
+
 def line_has_type(answer_type: str, text: str, named: frozenset[str] = frozenset()) -> bool:
     """Whether a line holds what the question asks for; a document number the question itself names
     ("nq 140 … căn cứ báo cáo số mấy") is not the number it asks for."""
@@ -167,6 +174,21 @@ class Asked:
         if target and not result:
             return "target"
         return None
+
+    @cached_property
+    def unit(self) -> re.Pattern[str] | None:
+        """What a figure must be written in, when the question says ("bao nhiêu phần trăm"): see unit_pattern."""
+        return unit_pattern(self.query.normalized)
+
+    @cached_property
+    def asks_change(self) -> bool:
+        """Asks how much something grew or fell, abbreviations spelled out ("tăg bn")."""
+        return bool(_ASKS_CHANGE.search(" " + fold(self.expanded) + " "))
+
+    @cached_property
+    def figures_asked(self) -> int:
+        """How many figures it asks for ("bao nhiêu doanh nghiệp và bao nhiêu hộ kinh doanh": two)."""
+        return len(_ASKS_FIGURE.findall(self.expanded.lower()))
 
     def coverage(self, words: frozenset[str]) -> float:
         """Share of the content words found in ``words``."""

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from answering.answer import NO_ANSWER, Answer, Citation, refused
-from answering.asked import Asked, unit_pattern
+from answering.asked import Asked
 from answering.context import build_context
 from answering.indicators import IndicatorHit, asked_keys, line_records, names_key, record_facts
 from answering.lines import Line, candidate_lines, merge_hits
@@ -33,11 +33,6 @@ MIN_CONFIDENCE = 0.85  # with the encoder; see eval/reports/answers.md for the c
 MIN_CONFIDENCE_LEXICAL = 0.95  # without an encoder only word overlap vouches for the topic: stricter
 MAX_PASSAGES = 5
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_ASKS_FIGURE = re.compile(r"\b(?:bao nhiêu|bao nhieu|bao nhiu|mấy)\b")  # not "may": "nhà máy" typed bare
-# "tăng bao nhiêu", "nhiều hơn năm trước bao nhiêu": the change, not the level ("tăng 5,6 triệu đồng" of
-# "đạt 66,3 triệu đồng, tăng 5,6 triệu đồng so với năm 2022").
-_ASKS_CHANGE = re.compile(r" (?:tang|giam) (?:bao nhieu|bn|may|khoang|them)\b|\b(?:nhieu|lon|cao|it|thap) hon\b"
-                          r"|\b(?:by how much|increase|increased|grow|grew|growth|rise|rose)\b")
 SCOPED_SEARCH_DOCUMENTS = 3  # with at most this many documents allowed, each is searched on its own
 
 
@@ -71,7 +66,7 @@ def rank_lines(searcher: Searcher, query: ParsedQuery, lines: Sequence[Line], as
     return rows, scores(rows, embedder is not None), embedder is not None
 
 
-def _key_agreement(searcher: Searcher, line: Line, wanted: set[str]) -> float:
+def _key_agreement(searcher: Searcher, line: Line, wanted: frozenset[str]) -> float:
     if not wanted:
         return 0.0
     keys = {hit.record.key for hit in line_records(searcher, line)}
@@ -92,8 +87,8 @@ def answer_from_lines(searcher: Searcher, query: ParsedQuery, hits: Sequence[Sea
     lines = kept
     _, scored, dense = rank_lines(searcher, query, lines, asked)
     best = int(np.argmax(scored))
-    given = _given(searcher, asked, lines[best])
-    rivals = np.array([_given(searcher, asked, line) != given for line in lines], dtype=bool)
+    given = [_given(searcher, asked, line) for line in lines]
+    rivals = np.array([g != given[best] for g in given], dtype=bool)
     sure = confidence(scored, best, dense, rivals)
     if sure < threshold(dense, min_confidence):
         return refused(Refusal("off_topic", NO_ANSWER), sure)
@@ -126,7 +121,7 @@ def _of_the_kind(searcher: Searcher, asked: Asked, lines: list[Line]) -> list[Li
     Neither gives way when it leaves nothing: then the documents do not state it."""
     if asked.numeric and asked.answer_type is None:
         lines = [line for line in lines if has_figure(line.text)]
-        unit = unit_pattern(asked.query.normalized)  # "bao nhiêu phần trăm" is not answered in tấn/ha
+        unit = asked.unit  # "bao nhiêu phần trăm" is not answered in tấn/ha
         if unit is not None:
             lines = [line for line in lines if unit.search(fold(line.text)) or unit.search(line.text)]
     wanted = asked_keys(asked)
@@ -153,7 +148,7 @@ def line_answer(searcher: Searcher, asked: Asked, line: Line, sure: float) -> An
     if record is not None:
         facts = record_facts(record)
         text = record.record.figure
-        if len(_ASKS_FIGURE.findall(asked.expanded.lower())) > 1:  # "bao nhiêu công ty và bao nhiêu hộ": each
+        if asked.figures_asked > 1:  # "bao nhiêu công ty và bao nhiêu hộ": each
             text = "; ".join(dict.fromkeys(hit.record.figure for hit in line_records(searcher, line)))
         context = build_context(meta, record.record.year or year, facts.kind, facts.period, line.text)
         return Answer(text, round(sure, 3), (citation,), record, context=context)
@@ -168,10 +163,9 @@ def _record_for(searcher: Searcher, asked: Asked, line: Line) -> IndicatorHit | 
     records = line_records(searcher, line)
     if not records:
         return None
-    wanted = asked_keys(asked)
-    unit = unit_pattern(asked.query.normalized)
-    change = bool(_ASKS_CHANGE.search(" " + fold(asked.expanded) + " "))  # abbreviations spelled out ("tăg bn")
+    wanted, unit = asked_keys(asked), asked.unit
     return max(records, key=lambda hit: (unit is None or bool(unit.search(hit.record.figure)),
-                                         not change or (hit.record.comparator or "").startswith(("tăng", "giảm")),
+                                         not asked.asks_change
+                                         or (hit.record.comparator or "").startswith(("tăng", "giảm")),
                                          asked.coverage(hit.name_words), hit.record.key in wanted,
                                          -hit.record.start))

@@ -184,13 +184,14 @@ def find_indicators(searcher: Searcher, filters: Filters, record: RecordFilters)
             if (allowed is None or allowed[position[h.document.id]]) and _matches(h, record)]
 
 
-def asked_keys(asked: Asked) -> set[str]:
+@lru_cache(maxsize=256)  # one question asks it of every candidate line and record: computed once per question
+def asked_keys(asked: Asked) -> frozenset[str]:
     """Keys of the vocabulary a question names: by the naming rules on the question (with diacritics restored
     and abbreviations expanded), else the keys whose distinctive words it holds — the most fully covered, and
     of those the most specific ("… thể thấp còi" rather than "tỷ lệ trẻ em suy dinh dưỡng")."""
     named = keys_named_in(f"{asked.expanded} {asked.query.dense_text}")
     if named:
-        return set(named)
+        return frozenset(named)
     words = asked.all_words
     covered: dict[str, float] = {}
     for key in known_keys():
@@ -200,13 +201,13 @@ def asked_keys(asked: Asked) -> set[str]:
             if share >= 0.75:
                 covered[key] = share
     if not covered:
-        return set()
+        return frozenset()
     best = max(covered.values())
     kept = {key for key, share in covered.items() if share == best}
-    return {key for key in kept if not any(_key_words(key) < _key_words(other) for other in kept)}
+    return frozenset(key for key in kept if not any(_key_words(key) < _key_words(other) for other in kept))
 
 
-def names_key(line: Line, keys: set[str]) -> bool:
+def names_key(line: Line, keys: frozenset[str]) -> bool:
     """Whether the line (with its sentence's subject) holds the distinctive words of one of ``keys``."""
     return any(_key_words(key) <= line.lead_words for key in keys)
 

@@ -168,14 +168,21 @@ def scores(rows: np.ndarray, dense: bool) -> np.ndarray:
     return rows @ np.array([weights[name] for name in FEATURES])
 
 
-def confidence(scored: np.ndarray, best: int, dense: bool, rivals: np.ndarray | None = None) -> float:
-    """The calibrated probability that the best line answers: from its score and its lead over the next.
+def margin(scored: np.ndarray, best: int, rivals: np.ndarray | None = None) -> float | None:
+    """The best line's lead over the best line giving another answer; None when no line contradicts it.
 
-    ``rivals`` (a mask) says which lines give another answer: a line that states the same figure (the target
-    in the list of targets and again in the tasks) confirms the best one rather than competing with it.
+    ``rivals`` (a mask) says which lines give another answer (None: all the others): a line that states the
+    same figure (the target in the list of targets and again in the tasks) confirms the best one rather than
+    competing with it.
     """
-    a, b, c = CALIBRATION_DENSE if dense else CALIBRATION_LEXICAL
     others = scored[rivals] if rivals is not None else np.delete(scored, best)
-    margin = float(scored[best] - others.max()) if len(others) else 1.0
-    c += 0.0 if len(others) else LONE_LINE
-    return 1.0 / (1.0 + math.exp(-(a * float(scored[best]) + b * margin + c)))
+    return float(scored[best] - others.max()) if len(others) else None
+
+
+def confidence(scored: np.ndarray, best: int, dense: bool, rivals: np.ndarray | None = None) -> float:
+    """The calibrated probability that the best line answers: from its score and its lead (see :func:`margin`);
+    a lone line has no lead to measure and its own log-odds instead."""
+    a, b, c = CALIBRATION_DENSE if dense else CALIBRATION_LEXICAL
+    lead = margin(scored, best, rivals)
+    logit = a * float(scored[best]) + c + (b + LONE_LINE if lead is None else b * lead)
+    return 1.0 / (1.0 + math.exp(-logit))

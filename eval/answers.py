@@ -269,18 +269,25 @@ def fit_weights(rows: Sequence[dict[str, Any]], drop: Sequence[str] = (), steps:
             p /= p.sum()
             grad -= ((p * y / max(p[y].sum(), 1e-12)) - p) @ x / len(train)
         w -= 0.5 * grad
-    def margin(s: Any, given: list[str]) -> float:  # as answering.score.confidence: over lines saying otherwise
-        best = int(np.argmax(s))
-        others = [v for v, g in zip(s, given, strict=True) if g != given[best]]
-        return float(s[best] - max(others)) if others else 1.0
-
-    a = np.array([[s.max(), margin(s, r["given"]), 1.0] for r in tuned for s in [r["X"][:, keep] @ w]])
+    leads = [_lead(r["X"][:, keep] @ w, r["given"]) for r in tuned]
+    a = np.array([[s.max(), 1.0 if lead is None else lead, 1.0]
+                  for r, lead in zip(tuned, leads, strict=True) for s in [r["X"][:, keep] @ w]])
     ok = np.array([float(r["y"][int(np.argmax(r["X"][:, keep] @ w))]) for r in tuned])
     v = np.zeros(3)
     for _ in range(5000):
         v -= 0.5 * (a.T @ (1 / (1 + np.exp(-(a @ v))) - ok) / len(ok) + 0.001 * v)
     weights = dict.fromkeys(FEATURES, 0.0) | {FEATURES[i]: round(float(w[j]), 3) for j, i in enumerate(keep)}
     return {"weights": weights, "calibration": tuple(round(float(x), 3) for x in v)}
+
+
+def _lead(scored: Any, given: Sequence[str]) -> float | None:
+    """The served margin (answering.score.margin) of a question's best line over the lines giving another answer."""
+    import numpy as np
+
+    from answering.score import margin
+
+    best = int(np.argmax(scored))
+    return margin(scored, best, np.array([g != given[best] for g in given], dtype=bool))
 
 
 def lone_line_logit(rows: Sequence[dict[str, Any]], dense: bool) -> list[tuple[float, float, int, int]]:
@@ -298,7 +305,7 @@ def lone_line_logit(rows: Sequence[dict[str, Any]], dense: bool) -> list[tuple[f
     for row in (r for r in rows if not r["id"].startswith("hold")):
         s = scores(row["X"], dense)
         best = int(np.argmax(s))
-        if all(g == row["given"][best] for g in row["given"]):
+        if _lead(s, row["given"]) is None:
             lone.append((a * float(s[best]) + b + c, float(row["y"][best])))
     table = []
     for extra in np.arange(0.0, 3.01, 0.25):

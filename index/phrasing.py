@@ -22,6 +22,7 @@ from index.textnorm import fold_diacritics
 _SPACES = re.compile(r"(\s+)")
 
 
+@lru_cache(maxsize=2)  # the colloquial file feeds three tables: read once
 def _load(name: str) -> dict[str, dict[str, str]]:
     data: dict[str, dict[str, str]] = json.loads(
         (resources.files("corpus") / "data" / name).read_text(encoding="utf-8"))
