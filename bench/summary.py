@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.encoder import ENGINE_ROW
+from bench.encoder import ENGINE_ROW, ONNX_ROW
 
 # Retrieval quality recorded in eval/reports/dev-distractors.md (lexical): a benchmark run must not fall below it.
 QUALITY_METRICS = ("hit@1", "hit@5", "mrr@10")
@@ -96,7 +96,8 @@ def _hybrid_rows(results: dict[str, Any]) -> list[str]:
     """The semantic-search targets: query encoding and hybrid /search over HTTP with the bundled encoder."""
     encoder = results["sections"].get("encoder", {})
     query = encoder.get("query_default", "engine")  # the encoder a server uses for queries (TRACUU_QUERY_ENCODER)
-    name = ENGINE_ROW if query == "engine" else f"torch copy {query}"  # as bench/encoder.py names its rows
+    names = {"engine": ENGINE_ROW, "onnx": ONNX_ROW}  # as bench/encoder.py names its rows
+    name = names.get(query, f"torch copy {query}")
     one = next((q for q in encoder.get("queries", []) if q["threads"] == 1 and q.get("encoder", ENGINE_ROW) == name),
                None)
     rows = [_row("query encoding p50 ≤ 8 ms (bundled encoder, one thread)",

