@@ -63,7 +63,8 @@ def _field_answer(searcher: Searcher, query: ParsedQuery, hits: Sequence[SearchH
     places = collection_places(searcher)
     found = field_answer(field, hit.document, places.chunks.get(hit.document.id, []))
     if found is None:
-        what = {"signer": "người ký", "number": "số hiệu", "issued_date": "ngày ban hành", "issuer": "cơ quan ban hành"}
+        what = {"signer": "người ký", "number": "số hiệu", "issued_date": "ngày ban hành", "issuer": "cơ quan ban hành",
+                "session": "kỳ họp thông qua"}
         return refused(Refusal("not_stated", f"Văn bản không ghi {what[field]}."))
     cited = SearchHit(found.chunk, hit.document, 0.0, ())
     citation = Citation(cited, found.start, found.end, found.quote)

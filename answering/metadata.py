@@ -1,4 +1,5 @@
-"""Questions about a document itself — who signed it, its number, the date it was issued, the body that issued it.
+"""Questions about a document itself — who signed it, its number, the date it was issued, the body that issued it,
+the session of the council that adopted it.
 
 These are answered from the document's metadata, not from whichever sentence
 shares the most words with the question (the conclusion line shares all of
@@ -34,8 +35,12 @@ _INSTRUMENT = re.compile(r"\b(nghi quyet|thong bao|quyet dinh|to trinh|bao cao|c
 _ABBREVIATED = {"nq": "nghi quyet", "tb": "thong bao", "qd": "quyet dinh", "ttr": "to trinh", "bc": "bao cao",
                 "ct": "chi thi", "kh": "ke hoach"}
 _DOC_NUMBER = re.compile(r"\b\d+[\w.]*(?:\s*[-/]\s*[\wĐđ.]+)+")
+_SESSION = re.compile(r"\bky hop (?:nao|thu may|thu bao nhieu)\b|\b(?:which|what) (?:council )?session\b")
+# "KỲ HỌP THỨ MƯỜI BA", "Kỳ họp thứ tám (Kỳ họp thường lệ …)", "kỳ họp thứ 13"
+_SESSION_IN_TEXT = re.compile(r"kỳ\s+họp\s+thứ\s+(?:\d+|(?:một|hai|ba|bốn|tư|năm|lăm|sáu|bảy|tám|chín|mười|mươi|mốt)"
+                              r"(?:\s+(?:một|hai|ba|bốn|tư|năm|lăm|sáu|bảy|tám|chín|mươi|mốt))*)(?!\w)", re.IGNORECASE)
 _HEADER_BODY = re.compile(r"hoi dong nhan dan|uy ban nhan dan|huyen uy|tinh uy|thanh uy|dang bo|hdnd|ubnd")
-FIELDS = ("signer", "number", "issued_date", "issuer")
+FIELDS = ("signer", "number", "issued_date", "issuer", "session")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class FieldAnswer:
 def asked_field(question: str) -> str | None:
     """Which metadata field a question asks for, if any."""
     folded = fold(question)
+    if _SESSION.search(folded):
+        return "session"
     if _SIGNER.search(folded):
         return "signer"
     if _ISSUER.search(folded):
@@ -79,10 +86,11 @@ def field_answer(field: str, doc: StoredDocument, chunks: list[Chunk]) -> FieldA
     """The value of ``field`` for ``doc`` with the line that states it; None when the text does not."""
     meta = doc.meta
     value = {"signer": meta.signer, "number": meta.number, "issued_date": meta.issued_date,
-             "issuer": meta.issuer}.get(field)
+             "issuer": meta.issuer, "session": "kỳ họp"}.get(field)
     if not value:
         return None
-    finder = {"signer": _signer_line, "number": _number_line, "issued_date": _date_line, "issuer": _issuer_line}[field]
+    finder = {"signer": _signer_line, "number": _number_line, "issued_date": _date_line, "issuer": _issuer_line,
+              "session": _session_line}[field]
     for chunk, start, end, span in finder(value, doc, chunks):
         line = chunk.text[start:end]
         shown = span if field != "issuer" else value
@@ -128,6 +136,12 @@ def _date_line(value: str, doc: StoredDocument, chunks: list[Chunk]) -> Iterator
     numeric = re.compile(rf"(?<!\d)0?{day}\s*/\s*0?{month}\s*/\s*{year}(?!\d)")
     yield from _pattern_lines(spelled, chunks)
     yield from _pattern_lines(numeric, chunks)
+
+
+def _session_line(value: str, doc: StoredDocument, chunks: list[Chunk]) -> Iterator[tuple[Chunk, int, int, str]]:
+    """The adoption sentence at the end ("… Khoá XX, Kỳ họp thứ tám … thông qua ngày …"), else the header's
+    "KHÓA XX, KỲ HỌP THỨ TÁM": the last line naming a numbered session. Not stated: nothing (no guess)."""
+    yield from reversed(list(_pattern_lines(_SESSION_IN_TEXT, chunks)))
 
 
 def _issuer_line(value: str, doc: StoredDocument, chunks: list[Chunk]) -> Iterator[tuple[Chunk, int, int, str]]:

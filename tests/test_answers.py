@@ -83,6 +83,12 @@ def test_a_figure_comes_with_its_place_year_kind_and_document(searcher: Searcher
      "Vĩnh Bảo, ngày 12 tháng 12 năm 2023"),
     ("Cơ quan nào ban hành nghị quyết về nhiệm vụ phát triển kinh tế - xã hội 6 tháng cuối năm 2024 tỉnh Bắc Giang?",
      "HĐND tỉnh Bắc Giang", "HỘI ĐỒNG NHÂN DÂN TỈNH BẮC GIANG"),
+    # the session: from the adoption sentence, not a line that shares "khóa XX" ("Đại hội Đảng bộ tỉnh lần thứ XX")
+    ("HĐND huyện Bình Lục khóa XX thông qua nghị quyết nhiệm vụ năm 2023 tại kỳ họp nào?", "Kỳ họp thứ tám",
+     "Nghị quyết này đã được Hội đồng nhân dân huyện Bình Lục Khóa XX, Kỳ họp thứ tám (Kỳ họp thường lệ cuối năm "
+     "2022) thông qua ngày 16 tháng 12 năm 2022./."),
+    ("At which session did the Bac Giang provincial council adopt its mid-2024 resolution?", "Kỳ họp thứ 18",
+     "Nghị quyết này đã được Hội đồng nhân dân tỉnh Khóa XIX, Kỳ họp thứ 18 thông qua./."),
 ])
 def test_questions_about_the_document_itself(searcher: Searcher, question: str, answer: str, quote: str) -> None:
     found = ask(searcher, question)

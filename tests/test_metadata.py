@@ -254,3 +254,28 @@ def test_generic_body_line_takes_the_province_from_the_title() -> None:
             "Ủy ban nhân dân tỉnh\nCăn cứ Luật Tổ chức Hội đồng nhân dân và Ủy ban nhân dân;")
     meta = extract_metadata(text)
     assert (meta.issuer, meta.locality, meta.province_current) == ("UBND tỉnh Bình Phước", "Bình Phước", "Đồng Nai")
+
+
+@pytest.mark.parametrize(("question", "field"), [
+    ("HĐND huyện Bình Lục thông qua nghị quyết năm 2023 tại kỳ họp nào?", "session"),
+    ("nq 140 binh giang thong qua o ky hop thu may", "session"),
+    ("At which session was the resolution adopted?", "session"),
+    ("Kỳ họp thứ 13 quyết định những nhiệm vụ gì?", None),  # names the session, asks about its decisions
+])
+def test_a_question_asking_for_the_session(question: str, field: str | None) -> None:
+    from answering.metadata import asked_field
+
+    assert asked_field(question) == field
+
+
+@pytest.mark.parametrize(("line", "session"), [
+    ("KHÓA XX, KỲ HỌP THỨ MƯỜI BA**", "KỲ HỌP THỨ MƯỜI BA"),
+    ("Khoá XX, Kỳ họp thứ tám (Kỳ họp thường lệ cuối năm 2022) thông qua", "Kỳ họp thứ tám"),
+    ("Hội đồng nhân dân tỉnh Khoá XIX, Kỳ họp thứ 18 thông qua./.", "Kỳ họp thứ 18"),
+    ("ý kiến thảo luận của đại biểu tại các kỳ họp.", None),  # no numbered session: nothing, never a guess
+])
+def test_the_session_is_read_as_written(line: str, session: str | None) -> None:
+    from answering.metadata import _SESSION_IN_TEXT
+
+    found = _SESSION_IN_TEXT.search(line)
+    assert (found.group(0) if found else None) == session
