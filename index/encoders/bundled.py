@@ -254,9 +254,9 @@ class BundledE5Embedder:
         """The torch copy at ``precision``, loaded once (exported into the model cache on first use)."""
         with self._copies_lock:
             if precision == "onnx" and precision not in self._copies:
-                from index.encoders.onnx_query import OnnxQueries, exported_onnx
+                from index.encoders.onnx_query import exported_onnx, shared_session
 
-                self._copies[precision] = OnnxQueries(exported_onnx(self.version), threads=self.query_threads)
+                self._copies[precision] = shared_session(exported_onnx(self.version), self.query_threads)
             if precision not in self._copies:
                 from index.encoders.copy import TorchCopy, exported_copy
 

@@ -21,12 +21,16 @@ int8 every matrix product                  3.4     0.98107     0.98678
 The default is the third row: the 8 ms a query may take leaves the second too little room on a busy machine.
 
 Unlike the torch copy, ONNX Runtime releases the GIL for the whole forward pass, so request threads encode side
-by side, and the session holds about 0.3 GB (the embedding table is kept in fp16 and its rows cast on lookup).
+by side. Memory is its cost: the session holds about 0.26 GB (the embedding table kept in fp16, its rows cast on
+lookup) and the tokenizer another 0.28 GB (250k pieces in the tokenizers library's trie), against the engine's
+50 MB; a process shares one session between its collections (:func:`shared_session`), and
+``TRACUU_QUERY_ENCODER=engine`` gives the memory back where it is scarcer than time.
 The file is built once into the model cache (``TRACUU_MODEL_CACHE``), keyed by the engine's version.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -147,6 +151,12 @@ def _sorted(model: Any) -> Any:
     del graph.node[:]
     graph.node.extend(ordered)
     return model
+
+
+@functools.lru_cache(maxsize=4)
+def shared_session(folder: Path, threads: int = 1) -> OnnxQueries:
+    """One session per model file and thread count in a process: runs are thread-safe, and each copy costs 0.5 GB."""
+    return OnnxQueries(folder, threads)
 
 
 class OnnxQueries:
