@@ -193,3 +193,13 @@ class Asked:
     def coverage(self, words: frozenset[str]) -> float:
         """Share of the content words found in ``words``."""
         return len(self.words & words) / len(self.words) if self.words else 0.0
+
+    @cached_property
+    def written_words(self) -> frozenset[str]:
+        """Every folded word the question writes, places and small words included ("thu ngân sách tại huyện")."""
+        return frozenset(_WORD.findall(fold(f"{self.query.normalized} {self.expanded}")))
+
+    def named_share(self, words: frozenset[str]) -> float:
+        """Share of ``words`` (an indicator's name) that the question writes: "thu ngân sách tại huyện" names all
+        of "thu ngân sách tại huyện" and half of "tổng thu ngân sách nhà nước"."""
+        return len(words & self.written_words) / len(words) if words else 0.0

@@ -159,7 +159,8 @@ def line_answer(searcher: Searcher, asked: Asked, line: Line, sure: float) -> An
 def _record_for(searcher: Searcher, asked: Asked, line: Line) -> IndicatorHit | None:
     """The record of the line in the unit the question asks for ("bao nhiêu phần trăm": the "tăng 13,17%" of
     "đạt 55 triệu USD, tăng 13,17%"), a change when it asks one, then whose own name the question covers best
-    ("tạo thêm việc": "tạo việc làm thêm 3.400", not the line's "việc làm mới" key), then of the asked key."""
+    ("tạo thêm việc": "tạo việc làm thêm 3.400", not the line's "việc làm mới" key), then whose name the question
+    writes most of ("thu ngân sách tại huyện": not "tổng thu ngân sách nhà nước"), then of the asked key."""
     records = line_records(searcher, line)
     if not records:
         return None
@@ -167,5 +168,6 @@ def _record_for(searcher: Searcher, asked: Asked, line: Line) -> IndicatorHit | 
     return max(records, key=lambda hit: (unit is None or bool(unit.search(hit.record.figure)),
                                          not asked.asks_change
                                          or (hit.record.comparator or "").startswith(("tăng", "giảm")),
-                                         asked.coverage(hit.name_words), hit.record.key in wanted,
+                                         asked.coverage(hit.name_words), asked.named_share(hit.name_words),
+                                         hit.record.key in wanted,
                                          -hit.record.start))

@@ -5,7 +5,10 @@ thải tại nguồn?" — the first document's line names one district and miss
 others. The collection is searched one passage per document, each document's
 best line is scored like any answer line, and every document whose line is on
 topic becomes one item, with its place and its citation. A document whose
-best line is not about the question is left out rather than listed.
+best line is not about the question is left out rather than listed, and so is
+one whose line lacks the question's most specific term: "tổ chức diễn tập khu
+vực phòng thủ" is not answered by Hà Nội's "xây dựng thế trận khu vực phòng
+thủ", which shares every other word.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from answering.score import confidence
 from corpus.gazetteer import fold
 from index.query import ParsedQuery
 from index.search import Searcher
+from index.textnorm import expansion_text, query_tokens
 
 _LIST_CUES = re.compile(
     r"\b(?:nhung|cac) (?:dia phuong|huyen|tinh|nghi quyet|van ban|noi|don vi) nao\b|\b(?:dia phuong|huyen|tinh|"
@@ -41,6 +45,16 @@ def wants_list(query: ParsedQuery, scope: Scope) -> bool:
     if len({m.key for m in named if m.level == "huyện"}) >= 2:
         return True
     return not named and bool(_LIST_CUES.search(" " + fold(query.text) + " "))
+
+
+def rarest_term(searcher: Searcher, query: ParsedQuery, scope: Scope) -> str | None:
+    """The question's compound word (as the lexical index segments it) that the fewest passages hold, folded;
+    place names aside (each item names its own). None when the question has no compound the collection holds."""
+    tokens = query_tokens(query.normalized, searcher.options.tokenizer, normalized=True, accented=query.accented)
+    places = " ".join(fold(m.text) for m in scope.places)
+    found = [(searcher.lexical.document_frequency(token), token) for token in set(tokens) if "_" in token]
+    found = [(df, token) for df, token in found if df and fold(token.replace("_", " ")) not in places]
+    return fold(min(found)[1].replace("_", " ")) if found else None
 
 
 def answer_list(searcher: Searcher, query: ParsedQuery, scope: Scope, min_confidence: float | None = None) -> Answer:
@@ -62,10 +76,13 @@ def answer_list(searcher: Searcher, query: ParsedQuery, scope: Scope, min_confid
     # ("xây dựng nông thôn mới" for "nông thôn mới nâng cao") is left out. Beyond the first, an item must also
     # be sure. With places named, the places decide.
     items: list[AnswerItem] = []
+    term = None if scope.documents is not None else rarest_term(searcher, query, scope)
     for line, sure in found:
         needed = 0.0 if scope.documents is not None else ITEM_COVERAGE if items else FIRST_ITEM_COVERAGE
         if asked.coverage(line.lead_words) < needed or items and sure < ITEM_CONFIDENCE:
             continue
+        if term is not None and term not in fold(f"{line.lead} {line.text} {expansion_text(line.text)}"):
+            continue  # (abbreviations spelled out: "NTM" holds "nông thôn mới")
         answer = line_answer(searcher, asked, line, sure)
         if answer.context is not None:
             meta = line.hit.document.meta

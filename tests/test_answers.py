@@ -105,6 +105,9 @@ def test_a_question_about_another_instrument_is_not_a_metadata_question(searcher
     ("Thu ngân sách nhà nước huyện Bình Giang 6 tháng đầu năm 2024 ước đạt bao nhiêu?",
      "ước đạt: 478 tỷ 528 triệu đồng"),
     ("Bình Lục năm 2023: chỉ tiêu tỷ lệ trẻ em dưới 5 tuổi suy dinh dưỡng thể thấp còi?", "còn 12,7%"),
+    # "Tổng thu ngân sách nhà nước ước đạt 2.809,228 tỷ đồng, …, thu ngân sách tại huyện ước đạt 307,932 tỷ đồng"
+    ("Thu ngân sách tại huyện Vĩnh Bảo năm 2023 ước đạt bao nhiêu tỷ đồng?", "ước đạt 307,932 tỷ đồng"),
+    ("Tổng thu ngân sách nhà nước của Vĩnh Bảo năm 2023 ước đạt bao nhiêu tỷ đồng?", "ước đạt 2.809,228 tỷ đồng"),
 ])
 def test_the_right_figure_among_the_figures_of_one_sentence(searcher: Searcher, question: str, figure: str) -> None:
     assert ask(searcher, question).text == figure
@@ -169,3 +172,32 @@ def test_a_question_asking_two_figures_gets_both_from_the_line(searcher: Searche
     assert both.text is not None and "335 doanh nghiệp" in both.text and "7.447 hộ" in both.text
     one = ask(searcher, "Năm 2023 Bình Lục tỷ lệ rác được chuyển về nhà máy xử lý là bao nhiêu?")
     assert one.text == "đạt 94%"  # "nhà máy" is not a second "mấy"
+
+
+DISTRACTOR = """HỘI ĐỒNG NHÂN DÂN THÀNH PHỐ HÀ NỘI
+NGHỊ QUYẾT
+Về nhiệm vụ quốc phòng, quân sự địa phương năm 2009
+Điều 1. Nhiệm vụ
+Tổ chức xây dựng thế trận khu vực phòng thủ Thành phố theo tinh thần Nghị quyết số 28-NQ/TW của Bộ Chính trị.
+Nâng cao chất lượng huấn luyện lực lượng dân quân tự vệ.
+"""
+
+
+def test_a_list_item_must_hold_the_question_s_most_specific_term(index_copy: Path) -> None:
+    """Hà Nội's "xây dựng thế trận khu vực phòng thủ" shares every word of "tổ chức diễn tập khu vực phòng thủ"
+    but the one that says what is done: it is no item of the list, which still holds the seeds that decide it."""
+    from answering.listing import rarest_term
+    from answering.scope import scope_of
+
+    collection = Collection.open(index_copy)
+    try:
+        collection.ingest([("ha-noi-quoc-phong.txt", DISTRACTOR.encode("utf-8"))])
+        searcher = collection.searcher()
+        question = "Tổ chức diễn tập khu vực phòng thủ trong các nghị quyết"
+        assert rarest_term(searcher, searcher.parse(question), scope_of(searcher, question)) == "dien tap"
+        answer = ask(searcher, question)
+        places = [item.place for item in answer.items]
+        assert "Hà Nội" not in places and {"Bình Lục", "Bắc Giang"} <= set(places)
+        assert all("diễn tập" in item.citation.quote for item in answer.items)
+    finally:
+        collection.close()
