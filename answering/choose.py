@@ -33,6 +33,9 @@ MIN_CONFIDENCE = 0.85  # with the encoder; see eval/reports/answers.md for the c
 MIN_CONFIDENCE_LEXICAL = 0.95  # without an encoder only word overlap vouches for the topic: stricter
 MAX_PASSAGES = 5
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A figure of change: "tăng 13,8%", "tăng: 3% - 3,5%", "giảm bình quân 0,5%", "tăng trưởng 2,4%", "gấp 2,9 lần".
+_CHANGE = re.compile(r"(?:tăng|giảm)(?:\s+trưởng)?[\s:]*(?:(?:khoảng|bình quân|trên|dưới|từ|thêm|đạt|còn)\s+)*\d"
+                     r"|\bgấp\s+\d|\d[\d.,]*\s*(?:%|lần)\s+so\s+(?:với\s+)?(?:cùng kỳ|năm)", re.IGNORECASE)
 SCOPED_SEARCH_DOCUMENTS = 3  # with at most this many documents allowed, each is searched on its own
 
 
@@ -116,7 +119,8 @@ def _nothing_on(asked: Asked, scope: Scope) -> Refusal:
 
 
 def _of_the_kind(searcher: Searcher, asked: Asked, lines: list[Line]) -> list[Line]:
-    """For a question that wants a figure, lines that hold one; for a question that names an indicator, lines
+    """For a question that wants a figure, lines that hold one (in the unit it asks, a change when it asks how much
+    something grew); for a question that names an indicator, lines
     whose figures are not all of other indicators — "tăng 17,8%" of retail sales never answers forest cover.
     Neither gives way when it leaves nothing: then the documents do not state it."""
     if asked.numeric and asked.answer_type is None:
@@ -124,6 +128,8 @@ def _of_the_kind(searcher: Searcher, asked: Asked, lines: list[Line]) -> list[Li
         unit = asked.unit  # "bao nhiêu phần trăm" is not answered in tấn/ha
         if unit is not None:
             lines = [line for line in lines if unit.search(fold(line.text)) or unit.search(line.text)]
+        if asked.asks_change:  # "nhiều hơn năm trước bao nhiêu": a share of 59,5% never answers it
+            lines = [line for line in lines if _CHANGE.search(line.text)]
     wanted = asked_keys(asked)
     if wanted and asked.numeric:  # a line without a record must at least name the indicator
         lines = [line for line in lines if _key_agreement(searcher, line, wanted) > 0

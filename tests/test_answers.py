@@ -201,3 +201,47 @@ def test_a_list_item_must_hold_the_question_s_most_specific_term(index_copy: Pat
         assert all("diễn tập" in item.citation.quote for item in answer.items)
     finally:
         collection.close()
+
+
+@pytest.mark.parametrize(("question", "figure"), [
+    # "Cơ cấu nội bộ ngành nông nghiệp - thuỷ sản: … chăn nuôi + thủy sản 59,5% - 60,5%" is a share, not a change
+    ("Giá trị sản xuất nông nghiệp - thủy sản của Vĩnh Bảo năm 2024 cao hơn năm trước bao nhiêu phần trăm?",
+     "3% - 3,5%"),
+    ("Sáu tháng đầu năm 2024 thương mại dịch vụ Bình Giang lớn hơn cùng thời điểm năm trước mấy phần trăm?",
+     "tăng 13,8%"),
+])
+def test_a_question_asking_how_much_something_grew_is_answered_with_a_change(searcher: Searcher, question: str,
+                                                                             figure: str) -> None:
+    answer = ask(searcher, question)
+    assert answer.text is not None and figure in answer.text, answer.text
+
+
+def test_lines_without_a_change_are_no_candidates_when_a_change_is_asked(searcher: Searcher) -> None:
+    """With the encoder over 182 documents, "ngành trồng lúa, nuôi cá … nhiều hơn năm trước bao nhiêu phần trăm"
+    was answered with the share "59,5% - 60,5%" at confidence 0.9: such a line is no candidate at all."""
+    from answering.asked import Asked
+    from answering.choose import _CHANGE, _of_the_kind
+    from answering.lines import candidate_lines
+    from answering.scope import scope_of
+
+    question = "Năm 2024 chăn nuôi, thủy sản ở Vĩnh Bảo phải nhiều hơn năm trước bao nhiêu phần trăm?"
+    query = searcher.parse(question)
+    asked = Asked(query, scope_of(searcher, question).places)
+    lines = candidate_lines(searcher.search(query, 10), None, 5)
+    assert asked.asks_change and any("59,5%" in line.text for line in lines)
+    kept = _of_the_kind(searcher, asked, lines)
+    assert kept and all(_CHANGE.search(line.text) for line in kept)
+
+
+@pytest.mark.parametrize(("line", "change"), [
+    ("Giá trị sản xuất nông nghiệp - thủy sản tăng: 3% - 3,5%;", True),
+    ("Sản xuất nông nghiệp: tăng trưởng 2,4% so với cùng kỳ năm 2023", True),
+    ("Thu ngân sách đạt 294,02% so với cùng kỳ", True),
+    ("Tỷ lệ hộ nghèo giảm còn 3,7%", True),
+    ("Trồng trọt 33% - 34%, chăn nuôi + thủy sản 59,5% - 60,5%", False),
+    ("Tăng cường công tác quản lý 5 năm", False),
+])
+def test_what_counts_as_a_figure_of_change(line: str, change: bool) -> None:
+    from answering.choose import _CHANGE
+
+    assert bool(_CHANGE.search(line)) is change
