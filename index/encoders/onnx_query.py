@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import shutil
 import threading
 import warnings
 from pathlib import Path
@@ -60,14 +61,15 @@ def exported_onnx(version: str) -> Path:
             scratch = folder.with_name(folder.name + f".part-{os.getpid()}")
             scratch.mkdir(parents=True, exist_ok=True)
             export_onnx(copy, scratch)
-            scratch.replace(folder) if not folder.exists() else None  # another process may have won the race
+            if folder.exists():  # another process won the race: its file is the same
+                shutil.rmtree(scratch, ignore_errors=True)
+            else:
+                scratch.replace(folder)
     return folder
 
 
 def export_onnx(copy: Path, dest: Path) -> Path:
     """Export the torch copy's BERT with mean pooling and normalisation, quantise, and store the table in fp16."""
-    import shutil
-
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     fp32 = dest / "fp32.onnx"
