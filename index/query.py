@@ -25,6 +25,9 @@ _NUMBER = re.compile(r"\b\d+[\w.]*(?:\s*[-/]\s*[\wĐđ.]+)+")
 # line (the signature, the "Số: …" header) that shares few words with the question.
 _ASKS_SIGNER = re.compile(r"\b(ai ký|người ký|ký bởi|ai ky|nguoi ky|ky boi)\b", re.IGNORECASE)
 _ASKS_NUMBER = re.compile(r"\b(số hiệu|số ký hiệu|so hieu|so ky hieu)\b", re.IGNORECASE)
+# ... and the date it was issued, by the place-and-date line ("Vĩnh Bảo, ngày 12 tháng 12 năm 2023") or the
+# adoption sentence; matched on the folded query.
+_ASKS_DATE = re.compile(r" (?:ban hanh|thong qua|ky|phat hanh)(?: vao)? ngay nao |\bwhen was .* (?:adopted|issued)")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class ParsedQuery:
     numbers: frozenset[str]  # document numbers, as number_key()
     asks_signer: bool = False
     asks_number: bool = False
+    asks_date: bool = False
     restored: str = ""  # what the encoder reads: the normalised text, with diacritics restored when typed without
     known_share: float = 1.0  # of an unaccented query: share of syllables the collection writes (low for English)
     gloss: str = ""  # the documents' terms for its abbreviations, everyday or English phrases (index.phrasing)
@@ -87,4 +91,21 @@ def parse_query(query: str, known_places: Iterable[str] = ()) -> ParsedQuery:
         places=frozenset(places), years=frozenset(int(y) for y in _YEAR.findall(query)),
         numbers=frozenset(number_key(m.group(0)) for m in _NUMBER.finditer(query)),
         asks_signer=bool(_ASKS_SIGNER.search(query)), asks_number=bool(_ASKS_NUMBER.search(query)),
+        asks_date=bool(_ASKS_DATE.search(folded)),
     )
+
+
+@lru_cache(maxsize=4096)
+def _spelled_date(iso: str) -> re.Pattern[str] | None:
+    try:
+        year, month, day = (int(x) for x in iso.split("-"))
+    except ValueError:
+        return None
+    return re.compile(rf"ngày\s+0?{day}\s+tháng\s+0?{month}\s+năm\s+{year}(?!\d)", re.IGNORECASE)
+
+
+def states_date(text: str, iso: str) -> bool:
+    """Whether ``text`` writes the date ``iso`` (YYYY-MM-DD) out as documents date themselves: "ngày 12 tháng 12
+    năm 2023" (a body line's "Ngày 12/12/2023, Ban Chấp hành … đã tổ chức" dates an event, not the document)."""
+    pattern = _spelled_date(iso)
+    return bool(pattern and pattern.search(text))

@@ -20,7 +20,7 @@ from index.errors import SearchError
 from index.filters import DocumentColumns, Filters
 from index.lexical import LexicalIndex
 from index.phrasing import gloss
-from index.query import ParsedQuery, number_key, parse_query, place_key
+from index.query import ParsedQuery, number_key, parse_query, place_key, states_date
 from index.restore import DiacriticRestorer
 from index.store import StoredDocument
 from index.textnorm import TokenizerOptions, query_tokens
@@ -231,7 +231,8 @@ class Searcher:
             if intent.asks_signer and meta.signer and meta.signer in chunk.text:
                 boost[i] += weights.answer_line
             doc_number = self._number_keys[int(self.doc_of_row[row])]
-            if intent.asks_number and doc_number and doc_number in number_key(chunk.text):
+            if (intent.asks_number and doc_number and doc_number in number_key(chunk.text)
+                    or intent.asks_date and meta.issued_date and states_date(chunk.text, meta.issued_date)):
                 boost[i] += weights.answer_line
         return boost
 

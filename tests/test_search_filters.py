@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,3 +74,22 @@ def test_a_province_by_its_name_since_2025_finds_what_the_old_province_issued(sa
     assert mask is not None
     found = {d.meta.locality: d.meta.province for d, keep in zip(searcher.documents, mask, strict=True) if keep}
     assert found == {"Vĩnh Bảo": "Hải Phòng", "Bình Giang": "Hải Dương"}
+
+
+@pytest.mark.parametrize("question", [
+    "Nghị quyết Huyện ủy Vĩnh Bảo về nhiệm vụ năm 2024 ban hành ngày nào?",
+    "nghi quyet huyen uy vinh bao nhiem vu 2024 ban hanh ngay nao",
+])
+def test_a_question_about_the_date_of_issue_finds_the_line_that_dates_the_document(sample_index: Path,
+                                                                                  question: str) -> None:
+    """The place-and-date line shares no word with the question but "ngày"; a body line dating an event
+    ("Ngày 12/12/2023, Ban Chấp hành … đã tổ chức Hội nghị") must not come first."""
+    from index.query import parse_query, states_date
+
+    assert parse_query(question).asks_date and not parse_query("Hội nghị diễn ra ngày nào?").asks_date
+    collection = Collection.open(sample_index)
+    try:
+        top = collection.searcher().search(question, 3)[0]
+        assert top.document.meta.issued_date == "2023-12-12" and states_date(top.chunk.text, "2023-12-12")
+    finally:
+        collection.store.close()
