@@ -66,6 +66,8 @@ def set_of(question: Question) -> str:
     prefix = question.id.rsplit("-", 1)[0]
     if prefix == "hold":
         return "holdout" if question.documents else "holdout-unanswerable"
+    if prefix == "holdout3":
+        return prefix if question.documents else f"{prefix}-unanswerable"
     return {"unans": "unanswerable"}.get(prefix, prefix)
 
 
@@ -214,7 +216,8 @@ def calibration_chart(reports: dict[str, dict[str, Any]], path: Path) -> None:
 
 def question_sets() -> list[Question]:
     """Dev and user questions (answerable), the unanswerable set, and the holdout (untouched by tuning)."""
-    files = ("dev.jsonl", "user.jsonl", "unanswerable.jsonl", "answers-holdout.jsonl", "holdout2.jsonl")
+    files = ("dev.jsonl", "user.jsonl", "unanswerable.jsonl", "answers-holdout.jsonl", "holdout2.jsonl",
+             "holdout3.jsonl", "holdout3-unanswerable.jsonl")
     return [q for name in files if (QUESTIONS / name).is_file() for q in load_answer_questions(QUESTIONS / name)]
 
 
