@@ -73,6 +73,15 @@ def _until_every_replica_serves(base_url: str, pids: set[int], generation: str, 
     return done
 
 
+def _until_both_answered(seen: Observed, timeout_s: float = 60.0) -> None:
+    """Wait (bounded) until the request loop has met both replicas: on a busy host one may come up seconds after
+    the other (a fixed 2-second wait once saw the second replica's first answer only after the rollout)."""
+    deadline = time.monotonic() + timeout_s
+    while len(seen.generations) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+
+
 def _rollout(server: Server, index_dir: Path, files: list[Path]) -> Observed:
     """Searches and health checks on a thread while a replica takes an upload, then another process removes a
     document and rebuilds in full; every replica must end on the generation that is live after that."""
@@ -81,7 +90,7 @@ def _rollout(server: Server, index_dir: Path, files: list[Path]) -> Observed:
     loop = threading.Thread(target=_loop, args=(server.base_url, stop, seen), daemon=True)
     loop.start()
     try:
-        time.sleep(2.0)  # both replicas have answered from the first generation
+        _until_both_answered(seen)  # both replicas have answered from the first generation
         upload = httpx.post(f"{server.base_url}/documents", files=[("files", ("thu.txt", UPLOAD, "text/plain"))],
                             timeout=60.0)
         assert upload.status_code == 200, upload.text
