@@ -49,7 +49,7 @@ _ANSWER_TYPES = {
                         r"|\bo dau\b|\bwhich (?:communes?|districts?|places?)\b|\bwhere\b"),
 }
 _TYPE_IN_LINE = {
-    "code": re.compile(r"\d+\s*[/-]\s*[A-ZĐ]"),
+    "code": re.compile(r"\d+\s*[/-]\s*[A-ZĐ][\wĐđ]*(?:\s*[-/]\s*[\wĐđ]+)*"),
     "person": re.compile(r"(?:đồng chí|ông|bà|Chủ tịch|Bí thư)\s+[A-ZĐ]\w*(?:\s+[A-ZĐ]\w*){1,3}"),
     "date": re.compile(r"\d{1,2}/\d{1,2}/\d{4}|ngày\s+\d{1,2}\s+tháng|ngày\s+\d{1,2}/\d{1,2}"),
     "ordinal": re.compile(r"(?:kỳ họp|lần|Hội nghị lần)\s+thứ\s+\w+|\b(?:loại|hạng|cấp|mức độ)\s+[IVX]+\b",
@@ -86,12 +86,36 @@ _ASKS_CHANGE = re.compile(r" (?:tang|giam) (?:bao nhieu|bn|may|khoang|them)\b|\b
 _ASKS_FIGURE = re.compile(r"\b(?:bao nhiêu|bao nhieu|bao nhiu|mấy)\b")  # not "may": "nhà máy" typed bare
 
 
-def line_has_type(answer_type: str, text: str, named: frozenset[str] = frozenset()) -> bool:
+# "căn cứ báo cáo số mấy", "tờ trình … mang số hiệu gì", "theo chỉ thị số mấy": the kind of instrument whose number
+# is asked, as its number writes it ("222/BC-UBND", "366/TTr-UBND", "30-CT/TU").
+_ASKS_NUMBER_OF = re.compile(r" (?:so (?:may|nao|gi|bao nhieu)|so hieu|so ky hieu) ")
+_INSTRUMENT = re.compile(r" (bao cao|bc|to trinh|ttr|nghi quyet|nq|quyet dinh|qd|ke hoach|kh|chi thi|ct|thong bao|tb|"
+                         r"ket luan|kl) ")
+_INSTRUMENT_CODE = {"bao cao": "bc", "to trinh": "ttr", "nghi quyet": "nq", "quyet dinh": "qd", "ke hoach": "kh",
+                    "chi thi": "ct", "thong bao": "tb", "ket luan": "kl"}
+
+
+def asked_instrument(question: str) -> str | None:
+    """The code of the instrument whose number a question asks — the last one named before "số mấy" ("bc" for
+    "nq 140 căn cứ bc số mấy") — else None."""
+    folded = " " + " ".join(_WORD.findall(fold(question))) + " "
+    asking = _ASKS_NUMBER_OF.search(folded)
+    if not asking:
+        return None
+    named = [m.group(1) for m in _INSTRUMENT.finditer(folded, 0, asking.start() + 1)]
+    return _INSTRUMENT_CODE.get(named[-1], named[-1]) if named else None
+
+
+def line_has_type(answer_type: str, text: str, named: frozenset[str] = frozenset(),
+                  instrument: str | None = None) -> bool:
     """Whether a line holds what the question asks for; a document number the question itself names
-    ("nq 140 … căn cứ báo cáo số mấy") is not the number it asks for."""
+    ("nq 140 … căn cứ báo cáo số mấy") is not the number it asks for, nor one of another kind of instrument
+    ("28-NQ/TW" when a report's number is asked)."""
     found = [m.group(0) for m in _TYPE_IN_LINE[answer_type].finditer(text)]
     if answer_type == "code":
-        found = [code for code in found if not any(code.split("/")[0].strip() in n for n in named)]
+        found = [code for code in found if not any(re.split(r"\s*[/-]", code)[0].strip() in n for n in named)]
+        if instrument is not None:
+            found = [code for code in found if instrument in re.split(r"[\s/-]+", fold(code))]
     return bool(found)
 
 
@@ -144,6 +168,11 @@ class Asked:
             source = f"{gloss} {expansion_text(gloss)} {english_rest(self.query.normalized)}"
         found = _WORD.findall(fold(source))
         return frozenset(w for w in found if w not in STOP_WORDS and not w.isdigit())
+
+    @cached_property
+    def instrument(self) -> str | None:
+        """The kind of instrument whose number it asks ("bc": "căn cứ báo cáo số mấy"): see asked_instrument."""
+        return asked_instrument(self.expanded) if self.answer_type == "code" else None
 
     @cached_property
     def named_numbers(self) -> frozenset[str]:

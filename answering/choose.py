@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from answering.answer import NO_ANSWER, Answer, Citation, refused
-from answering.asked import Asked
+from answering.asked import Asked, line_has_type
 from answering.context import build_context
 from answering.indicators import IndicatorHit, asked_keys, line_records, names_key, record_facts
 from answering.lines import Line, candidate_lines, merge_hits
@@ -130,6 +130,9 @@ def _of_the_kind(searcher: Searcher, asked: Asked, lines: list[Line]) -> list[Li
             lines = [line for line in lines if unit.search(fold(line.text)) or unit.search(line.text)]
         if asked.asks_change:  # "nhiều hơn năm trước bao nhiêu": a share of 59,5% never answers it
             lines = [line for line in lines if _CHANGE.search(line.text)]
+    if asked.answer_type == "code":  # "căn cứ báo cáo số mấy": a line holding no report's number cannot answer
+        coded = [line for line in lines if line_has_type("code", line.text, asked.named_numbers, asked.instrument)]
+        lines = coded or lines
     wanted = asked_keys(asked)
     if wanted and asked.numeric:  # a line without a record must at least name the indicator
         lines = [line for line in lines if _key_agreement(searcher, line, wanted) > 0

@@ -245,3 +245,41 @@ def test_what_counts_as_a_figure_of_change(line: str, change: bool) -> None:
     from answering.choose import _CHANGE
 
     assert bool(_CHANGE.search(line)) is change
+
+
+@pytest.mark.parametrize(("question", "instrument"), [
+    ("hđnd h.binh giang nq 140 can cu bc so may cua ubnd", "bc"),  # the last instrument named before "số mấy"
+    ("Tờ trình của UBND huyện Bình Lục đề nghị phê chuẩn nhiệm vụ KT-XH năm 2023 mang số hiệu gì?", "ttr"),
+    ("bac giang cap gcn qsd dat theo chi thi so may", "ct"),
+    ("Kế hoạch của huyện Thường Xuân được ban hành tại quyết định số mấy?", "qd"),
+    ("Thu ngân sách huyện Bình Giang bao nhiêu?", None),
+])
+def test_the_kind_of_instrument_whose_number_is_asked(question: str, instrument: str | None) -> None:
+    from answering.asked import asked_instrument
+
+    assert asked_instrument(question) == instrument
+
+
+def test_a_number_of_another_kind_of_instrument_is_not_what_was_asked() -> None:
+    from answering.asked import line_has_type
+
+    report = "Xét Báo cáo số 222/BC-UBND ngày 01 tháng 7 năm 2024 của UBND huyện"
+    assert line_has_type("code", report, frozenset({"140"}), "bc")
+    assert not line_has_type("code", "theo tinh thần Nghị quyết số 28-NQ/TW của Bộ Chính trị", frozenset(), "bc")
+    assert not line_has_type("code", "Số: 140 /NQ-HĐND", frozenset({"140"}), None)  # the one the question names
+
+
+def test_a_question_asking_a_report_s_number_is_answered_by_the_line_holding_one(searcher: Searcher) -> None:
+    """Among the candidates only lines holding a number of the instrument asked for can answer: the document's own
+    "Số: 140 /NQ-HĐND" (which the question names) is no rival to "Xét Báo cáo số 222/BC-UBND …"."""
+    from answering.asked import Asked
+    from answering.choose import _of_the_kind
+    from answering.lines import candidate_lines
+    from answering.scope import scope_of
+
+    question = "nghi quyet 140 binh giang can cu bao cao so may cua ubnd huyen"
+    query = searcher.parse(question)
+    asked = Asked(query, scope_of(searcher, question).places)
+    kept = _of_the_kind(searcher, asked, candidate_lines(searcher.search(query, 10), None, 5))
+    assert kept and all("/BC-" in line.text for line in kept)
+    assert "222/BC-UBND" in (ask(searcher, question).text or "")
