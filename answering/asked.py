@@ -67,6 +67,11 @@ _UNIT_IN_LINE = {"phan tram": r"\d\s*%", "%": r"\d\s*%", "tien": r"\d\s*(?:tỷ|
                  "ty dong": r"\d\s*(?:tỷ|triệu)", "trieu dong": r"\d\s*(?:tỷ|triệu)"}
 
 
+_ASKS_RATE = re.compile(r" (?:ty le|rate|percentage|share) ")  # (a keyword query naming a rate asks no figure)
+_ASKS_FIGURE_EN = re.compile(r"\b(?:how much|how many|what|which)\b")
+_RATE_IN_LINE = re.compile(r"\d\s*(?:%|‰)")
+
+
 def unit_pattern(question: str) -> re.Pattern[str] | None:
     """What a line must hold when the question names the unit of the figure it wants."""
     match = _ASKED_UNIT.search(question)
@@ -206,8 +211,13 @@ class Asked:
 
     @cached_property
     def unit(self) -> re.Pattern[str] | None:
-        """What a figure must be written in, when the question says ("bao nhiêu phần trăm"): see unit_pattern."""
-        return unit_pattern(self.query.normalized)
+        """What a figure must be written in, when the question says ("bao nhiêu phần trăm": see unit_pattern), or
+        when it asks a rate's figure ("tỷ lệ hộ nghèo giảm còn bao nhiêu"): a percentage or per mille."""
+        named = unit_pattern(self.query.normalized)
+        asks = _ASKS_FIGURE.search(self.expanded.lower()) or _ASKS_FIGURE_EN.search(self.query.normalized.lower())
+        if named is None and asks and _ASKS_RATE.search(" " + fold(self.expanded) + " "):
+            return _RATE_IN_LINE
+        return named
 
     @cached_property
     def asks_change(self) -> bool:

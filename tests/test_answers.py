@@ -283,3 +283,20 @@ def test_a_question_asking_a_report_s_number_is_answered_by_the_line_holding_one
     kept = _of_the_kind(searcher, asked, candidate_lines(searcher.search(query, 10), None, 5))
     assert kept and all("/BC-" in line.text for line in kept)
     assert "222/BC-UBND" in (ask(searcher, question).text or "")
+
+
+def test_a_rate_asked_for_is_a_percentage_and_no_other_figure_answers_it(searcher: Searcher) -> None:
+    """Thường Xuân's notice states no poverty rate; its line on "hỗ trợ xây dựng nhà ở cho hộ nghèo … 2 năm
+    2024 - 2025" holds figures, but none is a rate: no answer, rather than that line."""
+    from answering.asked import Asked
+
+    answer = ask(searcher, "Tỷ lệ hộ nghèo huyện Thường Xuân cuối năm 2024 phấn đấu giảm còn bao nhiêu?")
+    assert answer.text is None
+    assert ask(searcher, "Tỷ lệ hộ nghèo năm 2023 của huyện Bình Lục giảm còn bao nhiêu?").text == "giảm còn 3,7%"
+
+    def unit(question: str) -> object:
+        return Asked(searcher.parse(question)).unit
+
+    rate = unit("Tỷ lệ hộ nghèo của Bình Lục giảm còn bao nhiêu?")
+    assert rate is not None and rate.search("còn 3,7%") and not rate.search("trong 2 năm 2024 - 2025")
+    assert unit("Tỷ lệ giải ngân vốn đầu tư công chậm, không đạt kế hoạch") is None  # a keyword query asks no figure
