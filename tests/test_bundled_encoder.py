@@ -218,3 +218,26 @@ def test_a_query_copy_that_cannot_load_falls_back_to_the_engine(monkeypatch: pyt
         vectors = copied.encode_queries([QUERY])
     assert copied.query == "engine" and copied.info.query_encoder == ""
     np.testing.assert_allclose(vectors, BundledE5Embedder(query="engine").encode_queries([QUERY]), atol=1e-6)
+
+
+def test_the_onnx_copy_s_sentencepiece_tokenizer_gives_the_exported_copy_s_ids() -> None:
+    """The ONNX query copy tokenises with SentencePiece (46 MB in a process, where the `tokenizers` copy of the
+    engine's tokenizer holds 270 MB); it must give that copy's ids (which the export oracle checks against the
+    engine): Vietnamese NFC and NFD, without diacritics, abbreviations, compatibility characters the engine's
+    character map rewrites (ligatures, full-width, ™), symbols, emoji and scripts outside the vocabulary."""
+    from tokenizers import Tokenizer
+
+    from index.encoders.bundled import clean
+    from index.encoders.copy import exported_copy
+    from index.encoders.onnx_query import OnnxQueries, exported_onnx
+
+    version = bundled_version()
+    copy = Tokenizer.from_file(str(exported_copy(version) / "tokenizer.json"))
+    onnx = OnnxQueries(exported_onnx(version))
+    texts = [QUERY, RELEVANT, OTHER, unicodedata.normalize("NFD", RELEVANT), "chi tieu ho ngheo 2023 cua Binh Luc",
+             "GPMB, NTM, BHYT; 6t đầu năm", "Tỷ lệ ‰ – “trích” … 😀 ⅓ ½ ① Ⅳ ｆｕｌｌ", "ﬁ ligature ™ © ® Ǆ",
+             "中文 日本語 한국어", "tab\there  and   spaces ", "x\u0301 a\u0323"]
+    for text in texts:  # both NFC first, as every path into the model does (bundled.clean)
+        assert onnx.token_ids(text) == copy.encode("query: " + " ".join(clean(text).split())).ids, text
+    assert onnx.token_ids("hộ nghèo  ") == onnx.token_ids(" hộ nghèo")  # whitespace at the ends is not the query
+    assert len(onnx.token_ids(" ".join([RELEVANT] * 200))) == MAX_SEQ_LENGTH
