@@ -251,7 +251,8 @@ class BundledE5Embedder:
         return self._copy_in(self.bulk)
 
     def _copy_in(self, precision: str) -> Any:
-        """The torch copy at ``precision``, loaded once (exported into the model cache on first use)."""
+        """The copy at ``precision`` ("onnx": the int8 ONNX query copy, one session per process; else the torch
+        copy), loaded once (exported into the model cache on first use)."""
         with self._copies_lock:
             if precision == "onnx" and precision not in self._copies:
                 from index.encoders.onnx_query import exported_onnx, shared_session
