@@ -111,12 +111,26 @@ def asked_instrument(question: str) -> str | None:
     return _INSTRUMENT_CODE.get(named[-1], named[-1]) if named else None
 
 
+# Capitalised words of offices and bodies: "đồng chí Phó Chủ tịch UBND" is no name, "đồng chí Lôi Quang Vũ" is.
+_OFFICE_WORDS = frozenset(fold(w) for w in (
+    "phó chủ tịch bí thư trưởng ban thường trực văn phòng ủy uỷ hội đồng nhân dân huyện tỉnh thành phố xã thị trấn "
+    "giám đốc sở cục phòng đảng bộ mặt trận tổ quốc đoàn thể đại biểu quốc hội").split())
+
+
+def _names_a_person(match: str) -> bool:
+    """At least two capitalised words that are neither an office's nor an acronym ("UBND")."""
+    words = [w for w in match.split()[1:] if w[:1].isupper() and not w.isupper() and fold(w) not in _OFFICE_WORDS]
+    return len(words) >= 2
+
+
 def line_has_type(answer_type: str, text: str, named: frozenset[str] = frozenset(),
                   instrument: str | None = None) -> bool:
     """Whether a line holds what the question asks for; a document number the question itself names
     ("nq 140 … căn cứ báo cáo số mấy") is not the number it asks for, nor one of another kind of instrument
     ("28-NQ/TW" when a report's number is asked)."""
     found = [m.group(0) for m in _TYPE_IN_LINE[answer_type].finditer(text)]
+    if answer_type == "person":  # "đồng chí Phó Chủ tịch UBND huyện" names an office, not a person
+        found = [match for match in found if _names_a_person(match)]
     if answer_type == "code":
         found = [code for code in found if not any(re.split(r"\s*[/-]", code)[0].strip() in n for n in named)]
         if instrument is not None:

@@ -300,3 +300,21 @@ def test_a_rate_asked_for_is_a_percentage_and_no_other_figure_answers_it(searche
     rate = unit("Tỷ lệ hộ nghèo của Bình Lục giảm còn bao nhiêu?")
     assert rate is not None and rate.search("còn 3,7%") and not rate.search("trong 2 năm 2024 - 2025")
     assert unit("Tỷ lệ giải ngân vốn đầu tư công chậm, không đạt kế hoạch") is None  # a keyword query asks no figure
+
+
+@pytest.mark.parametrize(("line", "person"), [
+    ("Hội nghị do đồng chí Lôi Quang Vũ, Chủ tịch UBND huyện chủ trì", True),
+    ("ông Lục Đăng Hỏa", True),
+    ("bà Nguyễn Thị Hoa, Bí thư Huyện ủy", True),
+    ("ý kiến chỉ đạo của các đồng chí Phó Chủ tịch UBND huyện", False),  # an office, not a person
+    ("đồng chí Bí thư Huyện ủy", False),
+])
+def test_a_line_names_a_person_only_with_a_name(line: str, person: bool) -> None:
+    from answering.asked import line_has_type
+
+    assert line_has_type("person", line) is person
+
+
+def test_who_chaired_is_answered_with_the_line_naming_the_chair(searcher: Searcher) -> None:
+    answer = ask(searcher, "Hội nghị sơ kết 6 tháng đầu năm 2024 của UBND huyện Thường Xuân do ai chủ trì?")
+    assert answer.text is not None and "Lôi Quang Vũ" in answer.citations[0].quote
