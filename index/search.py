@@ -47,6 +47,7 @@ class Boosts:
     number: float = 1.0
     other_year: float = 0.5  # the share taken from a passage whose heading names only other years of its document
     answer_line: float = 1.0  # the signature or number line, when the question asks for it
+    cited: float = 0.5  # a passage citing another instrument the query names by number ("chỉ thị 26-ct/tu")
 
 
 @dataclass(frozen=True)
@@ -222,9 +223,8 @@ class Searcher:
         for i, row in enumerate(rows):
             chunk = self.chunks[int(row)]
             meta = self.documents[int(self.doc_of_row[row])].meta
-            # Where a document covers several years, a heading naming only others ("Đánh giá … năm 2022") is about
-            # them; a heading naming none ("Điều 3. Nhiệm vụ, giải pháp") is not (a boost for the asked year's
-            # heading lifted its short list items over the line asked for under the plain one).
+            # Where a document covers several years, a heading naming only others ("Đánh giá … năm 2022") is about them;
+            # one naming none is not (boosting the asked year's heading lifted its list items over the line asked for).
             named = {y for y in meta.years if str(y) in chunk.section} if intent.years and len(meta.years) > 1 else ()
             if named and not intent.years & named:
                 boost[i] *= 1.0 - weights.other_year
@@ -234,6 +234,8 @@ class Searcher:
             if (intent.asks_number and doc_number and doc_number in number_key(chunk.text)
                     or intent.asks_date and meta.issued_date and states_date(chunk.text, meta.issued_date)):
                 boost[i] += weights.answer_line
+            if any(n in number_key(chunk.text) for n in intent.numbers - {doc_number}):
+                boost[i] += weights.cited
         return boost
 
     # -- the batch path -----------------------------------------------------

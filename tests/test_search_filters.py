@@ -92,3 +92,29 @@ def test_a_question_about_the_date_of_issue_finds_the_line_that_dates_the_docume
         assert top.document.meta.issued_date == "2023-12-12" and states_date(top.chunk.text, "2023-12-12")
     finally:
         collection.store.close()
+
+
+def test_a_query_naming_another_instrument_s_number_lifts_the_passage_citing_it(sample_index: Path) -> None:
+    """"chỉ thị 26-ct/tu ban hành ngày nào" asks about the directive Bắc Giang's resolution cites, not about the
+    resolution: the passage citing it is lifted, and one naming the document's own number is not, by this boost."""
+    import numpy as np
+
+    from index.query import number_key
+
+    collection = Collection.open(sample_index)
+    try:
+        searcher = collection.searcher()
+        boosts = searcher.options.boosts
+        assert boosts is not None and boosts.cited > 0
+        query = searcher.parse("bắc giang chỉ thị 26-ct/tu ban hành ngày nào")
+        citing = [r for r, c in enumerate(searcher.chunks) if "26-ct/tu" in number_key(c.text)]
+        other = [r for r, c in enumerate(searcher.chunks) if r not in citing
+                 and searcher.doc_of_row[r] == searcher.doc_of_row[citing[0]]]
+        lifted = searcher._chunk_boost(query, np.array([citing[0], other[0]]), boosts)
+        assert lifted[0] == lifted[1] + boosts.cited
+        assert "26-ct/tu" in number_key(searcher.search(query, 3)[0].chunk.text)
+        own = searcher.parse("nghị quyết 140/NQ-HĐND bình giang")  # the document's own number: its doc boost only
+        row = next(r for r, c in enumerate(searcher.chunks) if "140/nq-hdnd" in number_key(c.text))
+        assert searcher._chunk_boost(own, np.array([row]), boosts)[0] == 1.0
+    finally:
+        collection.store.close()
