@@ -24,9 +24,10 @@ from answering.lines import Line, candidate_lines
 from answering.scope import Refusal, Scope
 from answering.score import confidence
 from corpus.gazetteer import fold
+from index.collapse import holds
+from index.collapse import rarest_term as index_rarest_term
 from index.query import ParsedQuery
 from index.search import Searcher
-from index.textnorm import expansion_text, query_tokens
 
 _LIST_CUES = re.compile(
     r"\b(?:nhung|cac) (?:dia phuong|huyen|tinh|nghi quyet|van ban|noi|don vi) nao\b|\b(?:dia phuong|huyen|tinh|"
@@ -48,13 +49,8 @@ def wants_list(query: ParsedQuery, scope: Scope) -> bool:
 
 
 def rarest_term(searcher: Searcher, query: ParsedQuery, scope: Scope) -> str | None:
-    """The question's compound word (as the lexical index segments it) that the fewest passages hold, folded;
-    place names aside (each item names its own). None when the question has no compound the collection holds."""
-    tokens = query_tokens(query.normalized, searcher.options.tokenizer, normalized=True, accented=query.accented)
-    places = " ".join(fold(m.text) for m in scope.places)
-    found = [(searcher.lexical.document_frequency(token), token) for token in set(tokens) if "_" in token]
-    found = [(df, token) for df, token in found if df and fold(token.replace("_", " ")) not in places]
-    return fold(min(found)[1].replace("_", " ")) if found else None
+    """The question's most specific term (:func:`index.collapse.rarest_term`), the places it names aside."""
+    return index_rarest_term(searcher.lexical, searcher.options.tokenizer, query, [m.text for m in scope.places])
 
 
 def answer_list(searcher: Searcher, query: ParsedQuery, scope: Scope, min_confidence: float | None = None) -> Answer:
@@ -81,8 +77,8 @@ def answer_list(searcher: Searcher, query: ParsedQuery, scope: Scope, min_confid
         needed = 0.0 if scope.documents is not None else ITEM_COVERAGE if items else FIRST_ITEM_COVERAGE
         if asked.coverage(line.lead_words) < needed or items and sure < ITEM_CONFIDENCE:
             continue
-        if term is not None and term not in fold(f"{line.lead} {line.text} {expansion_text(line.text)}"):
-            continue  # (abbreviations spelled out: "NTM" holds "nông thôn mới")
+        if term is not None and not holds(f"{line.lead} {line.text}", term):
+            continue
         answer = line_answer(searcher, asked, line, sure)
         if answer.context is not None:
             meta = line.hit.document.meta

@@ -16,6 +16,7 @@ from typing import Literal, Protocol, get_args
 import numpy as np
 
 from corpus.models import Chunk, Indicator
+from index.collapse import collapse_by_document, lift_specific
 from index.errors import SearchError
 from index.filters import DocumentColumns, Filters
 from index.lexical import LexicalIndex
@@ -72,22 +73,6 @@ class SearchHit:
     score: float
     legs: tuple[str, ...]
     more_in_document: int | None = None  # with collapse: how many other passages of this document matched
-
-
-def collapse_by_document(hits: Sequence[SearchHit], k: int) -> list[SearchHit]:
-    """The best passage of each document, documents in the order of their best passage, with the count of the rest.
-
-    "Which places decided X" is answered by documents, not passages: without collapse one long resolution can
-    fill the first page with its own paragraphs.
-    """
-    best: dict[str, int] = {}
-    counts: dict[str, int] = {}
-    for i, hit in enumerate(hits):
-        doc = hit.document.id
-        best.setdefault(doc, i)
-        counts[doc] = counts.get(doc, 0) + 1
-    order = sorted(best.values())[:k]
-    return [replace(hits[i], more_in_document=counts[hits[i].document.id] - 1) for i in order]
 
 
 class DenseLeg(Protocol):
@@ -273,7 +258,8 @@ class Searcher:
         for query, rankings in zip(parsed, legs, strict=True):
             with watch.stage("fusion"):
                 hits = self.fuse(query, rankings, wanted, options)
-                results.append(collapse_by_document(hits, k) if collapse else hits)
+                lifted = lift_specific(hits, self.lexical, self.options.tokenizer, query) if collapse else hits
+                results.append(collapse_by_document(lifted, k) if collapse else hits)
         return results
 
     def rank_legs(
