@@ -94,10 +94,10 @@ _ASKS_FIGURE = re.compile(r"\b(?:bao nhiêu|bao nhieu|bao nhiu|mấy)\b")  # not
 # "căn cứ báo cáo số mấy", "tờ trình … mang số hiệu gì", "theo chỉ thị số mấy": the kind of instrument whose number
 # is asked, as its number writes it ("222/BC-UBND", "366/TTr-UBND", "30-CT/TU").
 _ASKS_NUMBER_OF = re.compile(r" (?:so (?:may|nao|gi|bao nhieu)|so hieu|so ky hieu) ")
-_INSTRUMENT = re.compile(r" (bao cao|bc|to trinh|ttr|nghi quyet|nq|quyet dinh|qd|ke hoach|kh|chi thi|ct|thong bao|tb|"
-                         r"ket luan|kl) ")
-_INSTRUMENT_CODE = {"bao cao": "bc", "to trinh": "ttr", "nghi quyet": "nq", "quyet dinh": "qd", "ke hoach": "kh",
-                    "chi thi": "ct", "thong bao": "tb", "ket luan": "kl"}
+# Kinds of instrument, folded, with the code their numbers carry (also answering.metadata's table).
+INSTRUMENT_CODES = {"nghi quyet": "nq", "thong bao": "tb", "quyet dinh": "qd", "to trinh": "ttr", "bao cao": "bc",
+                    "chi thi": "ct", "ke hoach": "kh", "ket luan": "kl"}
+_INSTRUMENT = re.compile(rf" ({'|'.join([*INSTRUMENT_CODES, *INSTRUMENT_CODES.values()])}) ")
 
 
 def asked_instrument(question: str) -> str | None:
@@ -108,7 +108,7 @@ def asked_instrument(question: str) -> str | None:
     if not asking:
         return None
     named = [m.group(1) for m in _INSTRUMENT.finditer(folded, 0, asking.start() + 1)]
-    return _INSTRUMENT_CODE.get(named[-1], named[-1]) if named else None
+    return INSTRUMENT_CODES.get(named[-1], named[-1]) if named else None
 
 
 # Capitalised words of offices and bodies: "đồng chí Phó Chủ tịch UBND" is no name, "đồng chí Lôi Quang Vũ" is.

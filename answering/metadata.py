@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from answering.asked import INSTRUMENT_CODES
 from corpus.gazetteer import fold
 from corpus.models import Chunk
 from index.query import number_key
@@ -30,10 +31,8 @@ _WHICH_DAY = re.compile(r"\bngay nao\b|\bwhat date\b")
 _EVENT = re.compile(r"\b(to chuc|hop|dien ra|so ket|hoi nghi)\b")
 _ISSUER = re.compile(r"\b(co quan nao|ai|don vi nao|cap nao) (ban hanh|ra|thong qua)\b|\bwhich (body|authority)\b"
                      r"|\bwho issued\b")
-_INSTRUMENT = re.compile(r"\b(nghi quyet|thong bao|quyet dinh|to trinh|bao cao|chi thi|ke hoach|cong van|ket luan|"
-                         r"nq|tb|qd|ttr|bc|ct|kh)\b")
-_ABBREVIATED = {"nq": "nghi quyet", "tb": "thong bao", "qd": "quyet dinh", "ttr": "to trinh", "bc": "bao cao",
-                "ct": "chi thi", "kh": "ke hoach"}
+_INSTRUMENT = re.compile(rf"\b({'|'.join([*INSTRUMENT_CODES, 'cong van', *INSTRUMENT_CODES.values()])})\b")
+_ABBREVIATED = {code: name for name, code in INSTRUMENT_CODES.items()}
 _DOC_NUMBER = re.compile(r"\b\d+[\w.]*(?:\s*[-/]\s*[\wĐđ.]+)+")
 _SESSION = re.compile(r"\bky hop (?:nao|thu may|thu bao nhieu)\b|\b(?:which|what) (?:council )?session\b")
 # "KỲ HỌP THỨ MƯỜI BA", "Kỳ họp thứ tám (Kỳ họp thường lệ …)", "kỳ họp thứ 13"

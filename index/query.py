@@ -18,6 +18,7 @@ from corpus.clean import normalize_unicode
 from corpus.gazetteer import load_gazetteer
 from index.textnorm import fold_diacritics
 
+LONG_QUERY_WORDS = 30  # a pasted passage, not a question (the longest dev question has 26 words)
 FOREIGN_SHARE = 0.6  # below this share of Vietnamese syllables an unaccented query is taken as another language
 _YEAR = re.compile(r"(?<!\d)(19[4-9]\d|20\d\d)(?!\d)")
 _NUMBER = re.compile(r"\b\d+[\w.]*(?:\s*[-/]\s*[\wĐđ.]+)+")

@@ -21,7 +21,7 @@ from index.errors import SearchError
 from index.filters import DocumentColumns, Filters
 from index.lexical import LexicalIndex
 from index.phrasing import gloss
-from index.query import ParsedQuery, number_key, parse_query, place_key, states_date
+from index.query import LONG_QUERY_WORDS, ParsedQuery, number_key, parse_query, place_key, states_date
 from index.restore import DiacriticRestorer
 from index.store import StoredDocument
 from index.textnorm import TokenizerOptions, query_tokens
@@ -35,7 +35,6 @@ MODES: tuple[str, ...] = get_args(Mode)  # the one list every edge (HTTP, CLI, e
 RRF_K = 10
 DENSE_WEIGHT = 0.5
 OVERFETCH = 5  # each leg ranks k*OVERFETCH candidates (at least 50) before fusion
-LONG_QUERY_WORDS = 30  # a pasted passage, not a question (the longest dev question has 26 words)
 COLLAPSE_DEPTH = 10  # passages ranked per document asked for when collapsing (at least 100)
 
 
@@ -216,10 +215,11 @@ class Searcher:
             if intent.asks_signer and meta.signer and meta.signer in chunk.text:
                 boost[i] += weights.answer_line
             doc_number = self._number_keys[int(self.doc_of_row[row])]
-            if (intent.asks_number and doc_number and doc_number in number_key(chunk.text)
+            written = number_key(chunk.text) if intent.asks_number or intent.numbers else ""
+            if (intent.asks_number and doc_number and doc_number in written
                     or intent.asks_date and meta.issued_date and states_date(chunk.text, meta.issued_date)):
                 boost[i] += weights.answer_line
-            if any(n in number_key(chunk.text) for n in intent.numbers - {doc_number}):
+            if any(n in written for n in intent.numbers - {doc_number}):
                 boost[i] += weights.cited
         return boost
 

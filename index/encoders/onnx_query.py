@@ -32,9 +32,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import shutil
-import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -42,31 +39,22 @@ from typing import Any
 import numpy as np
 
 from index.encoders.bundled import DIMENSION, MAX_SEQ_LENGTH, QUERY_PROMPT, clean
-from index.encoders.copy import cache_dir, exported_copy
+from index.encoders.copy import built_once, cache_dir, exported_copy
 
 FILE = "query-int8.onnx"
 TOKENIZER = "tokenizer.model"
 RECIPE = "int8pc2"  # in the cache folder's name: a changed recipe builds a new file instead of reusing the old
 OPSET = 17
-_lock = threading.Lock()
 log = logging.getLogger("tracuu")
 
 
 def exported_onnx(version: str) -> Path:
     """The folder holding the ONNX query model and its tokenizer, built on first use (about 30 s)."""
-    folder = cache_dir() / f"e5-small-onnx-{version}-{RECIPE}"
-    with _lock:
-        if not (folder / FILE).is_file():
-            log.info("building the int8 ONNX query encoder into %s, once (about 30 s)", folder)
-            copy = exported_copy(version)
-            scratch = folder.with_name(folder.name + f".part-{os.getpid()}")
-            scratch.mkdir(parents=True, exist_ok=True)
-            export_onnx(copy, scratch)
-            if folder.exists():  # another process won the race: its file is the same
-                shutil.rmtree(scratch, ignore_errors=True)
-            else:
-                scratch.replace(folder)
-    return folder
+    def build(scratch: Path) -> None:
+        log.info("building the int8 ONNX query encoder, once (about 30 s)")
+        export_onnx(exported_copy(version), scratch)
+
+    return built_once(cache_dir() / f"e5-small-onnx-{version}-{RECIPE}", FILE, build)
 
 
 def export_onnx(copy: Path, dest: Path) -> Path:
@@ -174,33 +162,18 @@ def _half_embeddings(source: Path, dest: Path) -> None:
     model = onnx.load(str(source))
     graph = model.graph
     tables = {init.name: init for init in graph.initializer if "word_embeddings" in init.name}
-    for node in graph.node:
+    nodes = list(graph.node)
+    for at, node in enumerate(nodes):
         if node.op_type == "Gather" and node.input[0] in tables:
-            table = tables.pop(node.input[0])
+            table = tables[node.input[0]]
             table.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(table).astype(np.float16), table.name))
             rows = node.output[0]
-            node.output[0] = rows + "_fp16"
-            graph.node.append(helper.make_node("Cast", [rows + "_fp16"], [rows], to=onnx.TensorProto.FLOAT))
+            node.output[0] = rows + "_fp16"  # right after the lookup, so the graph stays in dependency order
+            nodes.insert(at + 1, helper.make_node("Cast", [rows + "_fp16"], [rows], to=onnx.TensorProto.FLOAT))
             break
-    onnx.save(_sorted(model), str(dest))
-
-
-def _sorted(model: Any) -> Any:
-    """Nodes in dependency order again: the Cast appended above feeds nodes that come before it in the list."""
-    graph = model.graph
-    produced = {name for name in [*(i.name for i in graph.input), *(i.name for i in graph.initializer)]}
-    pending, ordered = list(graph.node), []
-    while pending:
-        ready = [n for n in pending if all(not name or name in produced for name in n.input)]
-        if not ready:
-            raise RuntimeError("ONNX export: the graph has a cycle")
-        for node in ready:
-            ordered.append(node)
-            produced.update(node.output)
-        pending = [n for n in pending if n not in ready]
     del graph.node[:]
-    graph.node.extend(ordered)
-    return model
+    graph.node.extend(nodes)
+    onnx.save(model, str(dest))
 
 
 @functools.lru_cache(maxsize=4)
