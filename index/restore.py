@@ -157,6 +157,32 @@ class DiacriticRestorer:
         out.append(query[end:])
         return "".join(out)
 
+    def restore_names(self, query: str) -> str:
+        """For a query in another language: only its Vietnamese names and phrases restored ("Binh Luc district" →
+        "Bình Lục district"): runs of two or more adjacent syllables the collection writes that are all capitalised
+        (a name: "Bac Giang", whose "Giang" takes no accent) or all take an accent. A lone English word that is also
+        a syllable ("to", "the") would become "tố", "thể" and send the encoder elsewhere.
+        """
+        typed = list(_TOKEN.finditer(query))
+        chosen = [m.group(0) for m in _TOKEN.finditer(self.restore(query))]
+        if len(typed) != len(chosen):  # restoring changes diacritics only, so this never holds; stay safe anyway
+            return query
+        known = [bool(self._candidates(m.group(0))) for m in typed]
+        kept = [False] * len(typed)
+        for joins in ([k and m.group(0)[0].isupper() for k, m in zip(known, typed, strict=True)],):
+            start = 0
+            for i in range(1, len(typed) + 1):
+                adjacent = i < len(typed) and joins[i] and query[typed[i - 1].end():typed[i].start()] == " "
+                if not (adjacent and joins[i - 1]):
+                    if i - start > 1 and all(joins[start:i]):
+                        kept[start:i] = [True] * (i - start)
+                    start = i
+        out, end = [], 0
+        for match, word, keep in zip(typed, chosen, kept, strict=True):
+            out += [query[end:match.start()], word if keep else match.group(0)]
+            end = match.end()
+        return "".join([*out, query[end:]])
+
     def known_share(self, text: str) -> float:
         """Share of the text's syllables (digits aside) that this collection writes: near 1 for Vietnamese typed
         without accents, low for English ("poverty", "rate" are no Vietnamese syllables)."""

@@ -229,14 +229,17 @@ class Searcher:
         """The query parsed once, with this collection's own place names known (a parsed one passes through).
 
         A query typed without diacritics gets them restored for the encoder, which never saw "ho ngheo" in
-        the documents; the lexical leg keeps matching the folded forms.
+        the documents; the lexical leg keeps matching the folded forms. A query in another language gets only its
+        Vietnamese names restored ("Binh Luc" but not "to": see DiacriticRestorer.restore_names).
         """
         if isinstance(query, ParsedQuery):
             return query
         parsed = parse_query(query, self._places.keys())
         if not parsed.accented and self.restorer is not None:
-            restored = self.restorer.restore(parsed.normalized) if self.options.restore_diacritics else ""
-            parsed = replace(parsed, restored=restored, known_share=self.restorer.known_share(parsed.normalized))
+            parsed = replace(parsed, known_share=self.restorer.known_share(parsed.normalized))
+            if self.options.restore_diacritics:
+                restore = self.restorer.restore_names if parsed.foreign else self.restorer.restore
+                parsed = replace(parsed, restored=restore(parsed.normalized))
         if self.options.glossary:
             parsed = replace(parsed, gloss=gloss(parsed.normalized if parsed.foreign else parsed.dense_text,
                                                  parsed.foreign, not parsed.accented))

@@ -150,3 +150,20 @@ def test_restored_query_is_restored_again_to_itself(query: str) -> None:
     """What the decoder chose is the best path given itself, so a second pass keeps it."""
     once = restorer().restore(query)
     assert restorer().restore(once) == once
+
+
+def test_a_query_in_another_language_gets_only_its_names_restored() -> None:
+    """"to" and "the" are Vietnamese syllables too ("tố cáo", "thể thao"); in an English question they stay English,
+    while the capitalised names around them take their accents ("Bac Giang": "Giang" has none to take)."""
+    r = DiacriticRestorer.from_texts((*TEXTS, "giải quyết khiếu nại, tố cáo", "văn hóa, thể thao", "tỉnh Bắc Giang"))
+    question = "What poverty rate does Binh Luc aim to get down to, and the rate in Bac Giang?"
+    assert "tố" in r.restore(question)  # what restoring every syllable would send the encoder
+    assert r.restore_names(question) == "What poverty rate does Bình Lục aim to get down to, and the rate in Bắc Giang?"
+
+
+@settings(max_examples=300, deadline=None)
+@given(_QUERIES)
+def test_names_only_restoration_changes_a_subset_of_what_full_restoration_does(query: str) -> None:
+    names, full = restorer().restore_names(query), restorer().restore(query)
+    assert len(names) == len(query)
+    assert all(n in (q, f) for n, q, f in zip(names, query, full, strict=True))
