@@ -17,6 +17,7 @@ from corpus.gazetteer import PlaceMention, fold
 from index.phrasing import english_gloss, english_rest, everyday_gloss, spell_out
 from index.query import ParsedQuery
 from index.textnorm import expansion_text
+from index.wants import ASKS_FIGURE, ASKS_PLACE, PLACE_IN_LINE, wanted_unit
 
 STOP_WORDS = frozenset(fold(w) for w in (
     "của và các là có được cho trong năm với về theo tại thì những một này đã bao nhiêu gì nào ai mấy "
@@ -45,8 +46,7 @@ _ANSWER_TYPES = {
     "date": re.compile(r"\bngay nao\b|\bkhi nao\b|\bhan nao\b|\bthoi han\b|\bwhen\b|\bwhat date\b"),
     "ordinal": re.compile(r"\bthu may\b|\blan thu\b|\bky hop nao\b|\bhoi nghi nao\b"
                           r"|\b(?:hang|loai|cap|muc do) (?:may|nao)\b"),
-    "place": re.compile(r"\b(?:xa|huyen|tinh|dia phuong|noi|thon) nao\b|\bnhung (?:xa|noi|dia phuong|huyen)\b"
-                        r"|\bo dau\b|\bwhich (?:communes?|districts?|places?)\b|\bwhere\b"),
+    "place": ASKS_PLACE,
 }
 _TYPE_IN_LINE = {
     "code": re.compile(r"\d+\s*[/-]\s*[A-ZĐ][\wĐđ]*(?:\s*[-/]\s*[\wĐđ]+)*"),
@@ -54,41 +54,17 @@ _TYPE_IN_LINE = {
     "date": re.compile(r"\d{1,2}/\d{1,2}/\d{4}|ngày\s+\d{1,2}\s+tháng|ngày\s+\d{1,2}/\d{1,2}"),
     "ordinal": re.compile(r"(?:kỳ họp|lần|Hội nghị lần)\s+thứ\s+\w+|\b(?:loại|hạng|cấp|mức độ)\s+[IVX]+\b",
                           re.IGNORECASE),
-    "place": re.compile(r"(?:xã|huyện|thị trấn|phường|tỉnh|thôn|TT\.?)\s*:?\s+[A-ZĐ][\w]*(?:\s+[A-ZĐ]\w*)*"),
+    "place": PLACE_IN_LINE,
 }
-
-
-# "bao nhiêu phần trăm", "bn %", "bao nhiêu con heo": the unit a figure must be in (money: any money unit).
-_ASKED_UNIT = re.compile(r"(?:bao nhiêu|bao nhieu|mấy|may|bn|nhiêu)\s+(phần trăm|phan tram|tỷ đồng|ty dong|triệu đồng|"
-                         r"trieu dong|tiền|tien|usd|tấn/ha|tạ/ha|tan/ha|ta/ha|tấn|tan|con|xã|doanh nghiệp|"
-                         r"doanh nghiep|lao động|lao dong|trường|truong|đảng viên|dang vien)\b|(\d*\s*%)",
-                         re.IGNORECASE)
-_UNIT_IN_LINE = {"phan tram": r"\d\s*%", "%": r"\d\s*%", "tien": r"\d\s*(?:tỷ|triệu|nghìn|đồng|USD)",
-                 "ty dong": r"\d\s*(?:tỷ|triệu)", "trieu dong": r"\d\s*(?:tỷ|triệu)"}
-
-
-_ASKS_RATE = re.compile(r" (?:ty le|rate|percentage|share) ")  # (a keyword query naming a rate asks no figure)
-_ASKS_FIGURE_EN = re.compile(r"\b(?:how much|how many|what|which)\b")
-_RATE_IN_LINE = re.compile(r"\d\s*(?:%|‰)")
-
-
-def unit_pattern(question: str) -> re.Pattern[str] | None:
-    """What a line must hold when the question names the unit of the figure it wants."""
-    match = _ASKED_UNIT.search(question)
-    if not match:
-        return None
-    unit = fold(match.group(1) or "%").strip()
-    if unit in _UNIT_IN_LINE:
-        return re.compile(_UNIT_IN_LINE[unit], re.IGNORECASE)
-    words = r"\s+".join(re.escape(w) for w in unit.split())
-    return re.compile(rf"\d[\d.,/\s–-]*(?:nghìn |triệu )?{words}\b", re.IGNORECASE) if unit else None
 
 
 # "tăng bao nhiêu", "nhiều hơn năm trước bao nhiêu": the change, not the level ("tăng 5,6 triệu đồng" of
 # "đạt 66,3 triệu đồng, tăng 5,6 triệu đồng so với năm 2022").
 _ASKS_CHANGE = re.compile(r" (?:tang|giam) (?:bao nhieu|bn|may|khoang|them)\b|\b(?:nhieu|lon|cao|it|thap) hon\b"
                           r"|\b(?:by how much|increase|increased|grow|grew|growth|rise|rose)\b")
-_ASKS_FIGURE = re.compile(r"\b(?:bao nhiêu|bao nhieu|bao nhiu|mấy)\b")  # not "may": "nhà máy" typed bare
+# "chiếm tỷ trọng bao nhiêu", "cơ cấu … bao nhiêu": a share of a whole, answered by the structure line
+# ("Cơ cấu …: Trồng trọt 33% - 34%, chăn nuôi + thủy sản 59,5% - 60,5%"), never by a growth figure.
+_ASKS_SHARE = re.compile(r" (?:ty trong|chiem|co cau) ")
 
 
 # "căn cứ báo cáo số mấy", "tờ trình … mang số hiệu gì", "theo chỉ thị số mấy": the kind of instrument whose number
@@ -225,13 +201,14 @@ class Asked:
 
     @cached_property
     def unit(self) -> re.Pattern[str] | None:
-        """What a figure must be written in, when the question says ("bao nhiêu phần trăm": see unit_pattern), or
+        """What a figure must be written in, when the question says ("bao nhiêu phần trăm": see index.wants), or
         when it asks a rate's figure ("tỷ lệ hộ nghèo giảm còn bao nhiêu"): a percentage or per mille."""
-        named = unit_pattern(self.query.normalized)
-        asks = _ASKS_FIGURE.search(self.expanded.lower()) or _ASKS_FIGURE_EN.search(self.query.normalized.lower())
-        if named is None and asks and _ASKS_RATE.search(" " + fold(self.expanded) + " "):
-            return _RATE_IN_LINE
-        return named
+        return wanted_unit(self.query.normalized, self.expanded)
+
+    @cached_property
+    def asks_share(self) -> bool:
+        """Asks what share of a whole something takes ("chiếm tỷ trọng bao nhiêu")."""
+        return not self.asks_change and bool(_ASKS_SHARE.search(" " + fold(self.expanded) + " "))
 
     @cached_property
     def asks_change(self) -> bool:
@@ -241,7 +218,7 @@ class Asked:
     @cached_property
     def figures_asked(self) -> int:
         """How many figures it asks for ("bao nhiêu doanh nghiệp và bao nhiêu hộ kinh doanh": two)."""
-        return len(_ASKS_FIGURE.findall(self.expanded.lower()))
+        return len(ASKS_FIGURE.findall(self.expanded.lower()))
 
     def coverage(self, words: frozenset[str]) -> float:
         """Share of the content words found in ``words``."""

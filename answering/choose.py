@@ -28,6 +28,7 @@ from corpus.gazetteer import fold
 from index.filters import Filters
 from index.query import ParsedQuery
 from index.search import Searcher, SearchHit
+from index.wants import states
 
 MIN_CONFIDENCE = 0.85  # with the encoder; see eval/reports/answers.md for the calibration behind it
 MIN_CONFIDENCE_LEXICAL = 0.95  # without an encoder only word overlap vouches for the topic: stricter
@@ -36,6 +37,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # A figure of change: "tăng 13,8%", "tăng: 3% - 3,5%", "giảm bình quân 0,5%", "tăng trưởng 2,4%", "gấp 2,9 lần".
 _CHANGE = re.compile(r"(?:tăng|giảm)(?:\s+trưởng)?[\s:]*(?:(?:khoảng|bình quân|trên|dưới|từ|thêm|đạt|còn)\s+)*\d"
                      r"|\bgấp\s+\d|\d[\d.,]*\s*(?:%|lần)\s+so\s+(?:với\s+)?(?:cùng kỳ|năm)", re.IGNORECASE)
+_SHARE = re.compile(r"\b(?:cơ cấu|tỷ trọng|chiếm)\b", re.IGNORECASE)
 SCOPED_SEARCH_DOCUMENTS = 3  # with at most this many documents allowed, each is searched on its own
 
 
@@ -127,9 +129,11 @@ def _of_the_kind(searcher: Searcher, asked: Asked, lines: list[Line]) -> list[Li
         lines = [line for line in lines if has_figure(line.text)]
         unit = asked.unit  # "bao nhiêu phần trăm" is not answered in tấn/ha
         if unit is not None:
-            lines = [line for line in lines if unit.search(fold(line.text)) or unit.search(line.text)]
+            lines = [line for line in lines if states(unit, line.text)]
         if asked.asks_change:  # "nhiều hơn năm trước bao nhiêu": a share of 59,5% never answers it
             lines = [line for line in lines if _CHANGE.search(line.text)]
+        if asked.asks_share:  # "chiếm tỷ trọng bao nhiêu": a structure line, never "tăng: 3% - 3,5%"
+            lines = [line for line in lines if _SHARE.search(line.text) or not _CHANGE.search(line.text)]
     if asked.answer_type == "code":  # "căn cứ báo cáo số mấy": a line holding no report's number cannot answer
         coded = [line for line in lines if line_has_type("code", line.text, asked.named_numbers, asked.instrument)]
         lines = coded or lines

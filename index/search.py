@@ -26,6 +26,7 @@ from index.restore import DiacriticRestorer
 from index.store import StoredDocument
 from index.textnorm import TokenizerOptions, query_tokens
 from index.timing import Stopwatch
+from index.wants import states, wanted_figure, wanted_place
 
 Mode = Literal["hybrid", "lexical", "dense"]
 MODES: tuple[str, ...] = get_args(Mode)  # the one list every edge (HTTP, CLI, eval) offers
@@ -48,6 +49,10 @@ class Boosts:
     other_year: float = 0.5  # the share taken from a passage whose heading names only other years of its document
     answer_line: float = 1.0  # the signature or number line, when the question asks for it
     cited: float = 0.5  # a passage citing another instrument the query names by number ("chỉ thị 26-ct/tu")
+    # The share taken from a passage that states no figure of the kind asked, or no place when one is asked
+    # (index.wants; chosen on dev: a place at 0.5 cost 'đường tỉnh nào', 'xếp ở đâu', a figure at 0.3 cost two)
+    figureless: float = 0.5
+    placeless: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -204,6 +209,11 @@ class Searcher:
         boost = np.ones(len(rows), dtype=np.float32)
         if weights is None:
             return boost
+        asks = len(intent.folded.split()) < LONG_QUERY_WORDS  # (a pasted passage asks nothing)
+        figure = wanted_figure(intent.normalized, f"{intent.normalized} {intent.gloss}") if asks else None
+        # Only inside a place it names ("Thường Xuân … những xã nào"): "địa phương nào …" alone asks which
+        # documents (collapse by document), whose passages need not name a commune.
+        place = wanted_place(intent.normalized) if asks and intent.places else None
         for i, row in enumerate(rows):
             chunk = self.chunks[int(row)]
             meta = self.documents[int(self.doc_of_row[row])].meta
@@ -221,6 +231,10 @@ class Searcher:
                 boost[i] += weights.answer_line
             if any(n in written for n in intent.numbers - {doc_number}):
                 boost[i] += weights.cited
+            if figure is not None and not states(figure, chunk.text):
+                boost[i] *= 1.0 - weights.figureless
+            if place is not None and not place.search(chunk.text):
+                boost[i] *= 1.0 - weights.placeless
         return boost
 
     # -- the batch path -----------------------------------------------------

@@ -233,6 +233,25 @@ def test_lines_without_a_change_are_no_candidates_when_a_change_is_asked(searche
     assert kept and all(_CHANGE.search(line.text) for line in kept)
 
 
+def test_growth_lines_are_no_candidates_when_a_share_is_asked(searcher: Searcher) -> None:
+    """The converse: "phần nuôi con vật và thả cá chiếm tỷ trọng bao nhiêu" was answered "tăng: 3% - 3,5%" (the
+    sector's growth) once search put passages stating a figure first; a share is never a growth figure."""
+    from answering.asked import Asked
+    from answering.choose import _CHANGE, _of_the_kind
+    from answering.lines import candidate_lines
+    from answering.scope import scope_of
+
+    question = "Năm 2024 ở Vĩnh Bảo, chăn nuôi và thủy sản dự kiến chiếm tỷ trọng bao nhiêu trong ngành nông nghiệp?"
+    query = searcher.parse(question)
+    asked = Asked(query, scope_of(searcher, question).places)
+    lines = candidate_lines(searcher.search(query, 10), None, 5)
+    assert asked.asks_share and not asked.asks_change
+    assert any(_CHANGE.search(line.text) and "3,5%" in line.text for line in lines)
+    kept = _of_the_kind(searcher, asked, lines)
+    assert not any(_CHANGE.search(line.text) and "cơ cấu" not in line.text.lower() for line in kept)
+    assert not Asked(searcher.parse("Cơ cấu kinh tế Vĩnh Bảo tăng bao nhiêu?")).asks_share
+
+
 @pytest.mark.parametrize(("line", "change"), [
     ("Giá trị sản xuất nông nghiệp - thủy sản tăng: 3% - 3,5%;", True),
     ("Sản xuất nông nghiệp: tăng trưởng 2,4% so với cùng kỳ năm 2023", True),

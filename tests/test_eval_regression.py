@@ -19,8 +19,11 @@ pytestmark = pytest.mark.slow  # builds the 182-document index, and the five see
 DEV_FLOORS = {"hit@1": 0.91, "hit@5": 0.98, "mrr@10": 0.94, "ndcg@10": 0.95}
 DISTRACTOR_FLOORS = {"hit@1": 0.93, "hit@5": 0.98, "mrr@10": 0.95}
 # Hybrid with the bundled encoder (the default; queries through its ONNX copy), all 240 dev questions, measured
-# 2026-11-30 (eval/reports/dev.md): hit@1 0.904, hit@5 0.988, MRR 0.945; the 76 user-phrased ones hit@5 0.974.
-HYBRID_FLOORS = {"hit@1": 0.89, "hit@5": 0.98, "mrr@10": 0.93}
+# 2026-11-30 after the figure and place boosts: hit@1 0.929, hit@5 0.992, MRR 0.959; user-phrased hit@5 0.974.
+HYBRID_FLOORS = {"hit@1": 0.92, "hit@5": 0.98, "mrr@10": 0.95}
+# The same over the 182 documents (dev-distractors): hit@1 0.938, hit@5 0.996, MRR 0.964. The semantic-search
+# issue's targets are 0.93 / 0.99 / 0.95; hit@1's floor is one question under, for a build's float noise.
+HYBRID_DISTRACTOR_FLOORS = {"hit@1": 0.925, "hit@5": 0.99, "mrr@10": 0.95}
 USER_HIT5_FLOOR = 0.93
 # /ask on the seeds with the bundled encoder, strict judge, measured 2026-11-30: dev right 0.957 with no wrong
 # answer, user-phrased right 0.776, unanswerable refused 0.98 (eval/reports/answers.md). The issue's targets.
@@ -62,6 +65,15 @@ def test_distractor_set_holds_its_numbers(tmp_path: Path, shared_data: Path) -> 
     suite = _hand_written(load_suite("dev-distractors"))
     runs = evaluate(suite, ablations()[:1], tmp_path, with_baseline=False)
     _check(runs["tracuu"]["overall"], DISTRACTOR_FLOORS)
+
+
+def test_hybrid_distractor_set_holds_its_numbers(tmp_path: Path, shared_data: Path, bundled) -> None:  # type: ignore[no-untyped-def]
+    """All 240 dev questions over the seeds and the 177 distractors, with the bundled encoder (the default)."""
+    if not (shared_data / "gov-docs-2004-2010").is_dir():
+        pytest.skip("gov-docs-2004-2010 is not on this machine")
+    runs = evaluate(load_suite("dev-distractors"), ablations("hybrid")[:1], tmp_path, with_baseline=False,
+                    embedder=bundled)
+    _check(runs["tracuu"]["overall"], HYBRID_DISTRACTOR_FLOORS)
 
 
 def test_ask_holds_its_numbers_with_the_bundled_encoder(tmp_path: Path, bundled) -> None:  # type: ignore[no-untyped-def]

@@ -118,3 +118,46 @@ def test_a_query_naming_another_instrument_s_number_lifts_the_passage_citing_it(
         assert searcher._chunk_boost(own, np.array([row]), boosts)[0] == 1.0
     finally:
         collection.store.close()
+
+
+@pytest.mark.parametrize(("question", "answer"), [
+    ("Mảng buôn bán, kinh doanh ở Bình Giang sáu tháng đầu 2024 lớn hơn cùng thời điểm năm trước mấy phần trăm?",
+     "13,8%"),
+    ("What share of workers in Vinh Bao district should have received vocational training in 2024?", "%"),
+    ("Năm 2024 Thường Xuân định có sản phẩm đặc sản được tỉnh chấm sao ở những xã nào?", "Bát Mọt"),
+    ("binh giang cuoi 2024 thi diem phan loai rac tai nguon o 2 xa nao", "xã"),
+])
+def test_a_passage_stating_no_figure_or_place_of_the_kind_asked_counts_less(sample_index: Path, question: str,
+                                                                           answer: str) -> None:
+    """"… mấy phần trăm" wants a line with a percentage, "… ở những xã nào" one naming a commune; a passage
+    sharing more of the question's words but stating neither came first without the boost."""
+    from dataclasses import replace
+
+    collection = Collection.open(sample_index)
+    try:
+        searcher = collection.searcher()
+        boosts = searcher.options.boosts
+        assert boosts is not None and boosts.figureless > 0 and boosts.placeless > 0
+        off = replace(searcher.options, boosts=replace(boosts, figureless=0.0, placeless=0.0))
+        assert answer in searcher.search(question, 3)[0].chunk.text
+        assert searcher.search(question, 3, options=off)[0].chunk.id != searcher.search(question, 3)[0].chunk.id
+    finally:
+        collection.store.close()
+
+
+def test_a_pasted_passage_or_a_question_naming_no_place_asks_nothing_of_its_passages(sample_index: Path) -> None:
+    """/similar's pasted passage may hold "3,7%", and "địa phương nào …" alone asks which documents: neither
+    penalises passages."""
+    import numpy as np
+
+    collection = Collection.open(sample_index)
+    try:
+        searcher = collection.searcher()
+        rows = np.arange(len(searcher.chunks))
+        longest = max(searcher.chunks, key=lambda c: len(c.text.split())).text
+        pasted = searcher.parse(f"{longest} tăng bao nhiêu 3,7%")
+        assert (searcher._chunk_boost(pasted, rows, searcher.options.boosts) >= 1.0).all()
+        which = searcher.parse("Địa phương nào có nhiệm vụ phát triển sản phẩm OCOP?")
+        assert (searcher._chunk_boost(which, rows, searcher.options.boosts) >= 1.0).all()
+    finally:
+        collection.store.close()
