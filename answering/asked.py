@@ -17,7 +17,7 @@ from corpus.gazetteer import PlaceMention, fold
 from index.phrasing import english_gloss, english_rest, everyday_gloss, spell_out
 from index.query import ParsedQuery
 from index.textnorm import expansion_text
-from index.wants import ASKS_FIGURE, ASKS_PLACE, PLACE_IN_LINE, wanted_unit
+from index.wants import ASKS_FIGURE, ASKS_PLACE, PLACE_IN_LINE, names_place, wanted_unit
 
 STOP_WORDS = frozenset(fold(w) for w in (
     "của và các là có được cho trong năm với về theo tại thì những một này đã bao nhiêu gì nào ai mấy "
@@ -100,10 +100,12 @@ def _names_a_person(match: str) -> bool:
 
 
 def line_has_type(answer_type: str, text: str, named: frozenset[str] = frozenset(),
-                  instrument: str | None = None) -> bool:
+                  instrument: str | None = None, places: frozenset[str] = frozenset()) -> bool:
     """Whether a line holds what the question asks for; a document number the question itself names
     ("nq 140 … căn cứ báo cáo số mấy") is not the number it asks for, nor one of another kind of instrument
-    ("28-NQ/TW" when a report's number is asked)."""
+    ("28-NQ/TW" when a report's number is asked), nor is a place it names (``places``, keys) the place it asks."""
+    if answer_type == "place":
+        return names_place(text, places)
     found = [m.group(0) for m in _TYPE_IN_LINE[answer_type].finditer(text)]
     if answer_type == "person":  # "đồng chí Phó Chủ tịch UBND huyện" names an office, not a person
         found = [match for match in found if _names_a_person(match)]

@@ -22,7 +22,9 @@ from corpus.models import Chunk
 from index.query import number_key
 from index.store import StoredDocument
 
-_SIGNER = re.compile(r"\b(ai ky|nguoi ky|ky boi|who signed|signed by|signatory)\b")
+# "ai ký", and "ai là chủ tịch HĐND … ký nghị quyết …" (the signer named by office first)
+_SIGNER = re.compile(r"\b(ai ky|nguoi ky|ky boi|who signed|signed by|signatory)\b|\bai\b.{0,80}?\bky (?:nghi quyet|"
+                     r"quyet dinh|thong bao|van ban|ban hanh|ke hoach|chi thi|bao cao|to trinh|nq|qd|tb)\b")
 _NUMBER = re.compile(r"\b(so hieu|so ky hieu|mang so|what number|number of the)\b"
                      r"|^\s*so (nghi quyet|thong bao|quyet dinh|van ban)\b"
                      r"|\b(nghi quyet|thong bao|quyet dinh|van ban)(?: \w+){0,2} so (may|gi|bao nhieu|nao)\b")

@@ -115,7 +115,8 @@ def features(asked: Asked, lines: Sequence[Line], sims: np.ndarray | None, keys:
             float(bool(years and line.years and not line.years & years)),
             _kind_agreement(asked.kind, line.kind),
             keys[i],
-            (1.0 if line_has_type(wanted, line.text, asked.named_numbers, asked.instrument) else -1.0)
+            (1.0 if line_has_type(wanted, line.text, asked.named_numbers, asked.instrument, asked.query.places)
+             else -1.0)
             if wanted else 0.0,
             float(is_heading(line)),
             float(in_capitals(line)),

@@ -26,7 +26,7 @@ from index.restore import DiacriticRestorer
 from index.store import StoredDocument
 from index.textnorm import TokenizerOptions, query_tokens
 from index.timing import Stopwatch
-from index.wants import states, wanted_figure, wanted_place
+from index.wants import names_place, states, wanted_figure, wanted_place
 
 Mode = Literal["hybrid", "lexical", "dense"]
 MODES: tuple[str, ...] = get_args(Mode)  # the one list every edge (HTTP, CLI, eval) offers
@@ -233,7 +233,7 @@ class Searcher:
                 boost[i] += weights.cited
             if figure is not None and not states(figure, chunk.text):
                 boost[i] *= 1.0 - weights.figureless
-            if place is not None and not place.search(chunk.text):
+            if place is not None and not names_place(chunk.text, intent.places):
                 boost[i] *= 1.0 - weights.placeless
         return boost
 

@@ -11,8 +11,10 @@ terms added ("bn %", "what poverty rate").
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from corpus.gazetteer import fold
+from index.query import place_key
 
 # "bao nhiêu phần trăm", "bn %", "bao nhiêu con heo": the unit a figure must be in (money: any money unit).
 _ASKED_UNIT = re.compile(r"(?:bao nhiêu|bao nhieu|mấy|may|bn|nhiêu)\s+(phần trăm|phan tram|tỷ đồng|ty dong|triệu đồng|"
@@ -31,6 +33,7 @@ ANY_FIGURE = re.compile(r"\d")
 ASKS_PLACE = re.compile(r"\b(?<!duong )(?:xa|huyen|tinh|dia phuong|noi|thon) nao\b"
                         r"|\bnhung (?:xa|noi|dia phuong|huyen)\b|\bo dau\b"
                         r"|\bwhich (?:communes?|districts?|places?)\b|\bwhere\b")
+_PLACE_UNIT = re.compile(r"^(?:xã|huyện|thị trấn|phường|tỉnh|thôn|TT\.?)\s*:?\s+", re.IGNORECASE)
 PLACE_IN_LINE = re.compile(r"(?:xã|huyện|thị trấn|phường|tỉnh|thôn|TT\.?)\s*:?\s+[A-ZĐ][\w]*(?:\s+[A-ZĐ]\w*)*")
 
 
@@ -70,6 +73,13 @@ def wanted_figure(question: str, expanded: str) -> re.Pattern[str] | None:
     if unit is None and (ASKS_FIGURE.search(expanded.lower()) or _ASKS_COUNT_EN.search(question.lower())):
         return ANY_FIGURE
     return unit
+
+
+def names_place(text: str, named: Iterable[str] = ()) -> bool:
+    """Whether ``text`` names a commune, district or province other than the ``named`` ones (place keys): the
+    question's own "huyện Thường Xuân" in a line answers no "xã nào"."""
+    named = set(named)
+    return any(place_key(_PLACE_UNIT.sub("", m.group(0))) not in named for m in PLACE_IN_LINE.finditer(text))
 
 
 def wanted_place(question: str) -> re.Pattern[str] | None:

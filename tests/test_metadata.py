@@ -279,3 +279,16 @@ def test_the_session_is_read_as_written(line: str, session: str | None) -> None:
 
     found = _SESSION_IN_TEXT.search(line)
     assert (found.group(0) if found else None) == session
+
+
+@pytest.mark.parametrize(("question", "field"), [
+    ("Ai ký nghị quyết 140 của Bình Giang?", "signer"),
+    ("Ai là chủ tịch HĐND huyện Bình Giang ký nghị quyết về kết quả 6 tháng đầu năm 2024?", "signer"),
+    ("ai la nguoi thay mat ubnd ky thong bao 163", "signer"),
+    ("Ai chủ trì kỳ họp thứ tám của HĐND Bình Lục?", None),  # "kỳ họp" folds like "ký" but is no signature
+    ("Ai chủ trì hội nghị sơ kết của Thường Xuân?", None),
+])
+def test_a_question_asking_who_signed_names_the_office_first_or_not(question: str, field: str | None) -> None:
+    from answering.metadata import asked_field
+
+    assert asked_field(question) == field

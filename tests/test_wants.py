@@ -52,3 +52,14 @@ def test_which_questions_ask_for_a_place(question: str, asks: bool) -> None:
     assert (wanted is not None) == asks
     if wanted is not None:
         assert wanted.search("tại xã Đồng Du và thị trấn Bình Mỹ") and not wanted.search("các xã, thị trấn")
+
+
+def test_the_place_a_question_names_is_not_the_place_it_asks_for() -> None:
+    """"Thường Xuân … xã nào": the line "UBND huyện Thường Xuân đã tổ chức hội nghị" names no other place."""
+    from index.query import place_key
+    from index.wants import names_place
+
+    named = {place_key("Thường Xuân")}
+    assert not names_place("Ngày 17/7/2024, UBND huyện Thường Xuân đã tổ chức hội nghị sơ kết", named)
+    assert names_place("phấn đấu xã Thọ Thanh đạt chuẩn nông thôn mới nâng cao", named)
+    assert names_place("UBND huyện Thường Xuân đã tổ chức hội nghị")  # no place named: any counts
