@@ -217,7 +217,7 @@ def calibration_chart(reports: dict[str, dict[str, Any]], path: Path) -> None:
 def question_sets() -> list[Question]:
     """Dev and user questions (answerable), the unanswerable set, and the holdout (untouched by tuning)."""
     files = ("dev.jsonl", "user.jsonl", "unanswerable.jsonl", "answers-holdout.jsonl", "holdout2.jsonl",
-             "holdout3.jsonl", "holdout3-unanswerable.jsonl")
+             "holdout3.jsonl", "holdout3-unanswerable.jsonl", "holdout4.jsonl")
     return [q for name in files if (QUESTIONS / name).is_file() for q in load_answer_questions(QUESTIONS / name)]
 
 

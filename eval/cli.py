@@ -175,7 +175,8 @@ def cmd_fusion_grid(suite: Suite, cache: Path, reports: Path, embedder: Embedder
 def add_eval_parser(sub: Any) -> None:
     e = sub.add_parser("eval", help="measure retrieval quality on a question set")
     e.add_argument("--dataset", default="dev",
-                   help="dev, dev-distractors, holdout, holdout3, alqac, indicators, a BEIR folder or a .jsonl file")
+                   help="dev, dev-distractors, holdout, holdout3, holdout4, alqac, indicators, a BEIR folder or a "
+                        ".jsonl file")
     e.add_argument("--mode", default="hybrid", choices=MODES)
     e.add_argument("--json", action="store_true")
     e.add_argument("--ablations", action=argparse.BooleanOptionalAction, default=True)

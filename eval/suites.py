@@ -21,6 +21,10 @@ USER_QUESTIONS = QUESTIONS / "user.jsonl"  # phrased as users phrase them: parap
 HOLDOUT_QUESTIONS = QUESTIONS / "holdout2.jsonl"
 # Written on 2026-11-30 by a helper who read only the five seed documents, after the changes it measures; never tuned.
 HOLDOUT3_QUESTIONS = QUESTIONS / "holdout3.jsonl"
+# Written later on 2026-11-30 by another such helper, after the figure and place boosts. Two fixes came from its
+# failures (the place a question names; "ai là chủ tịch … ký"), so it is no longer quite held out.
+HOLDOUT4_QUESTIONS = QUESTIONS / "holdout4.jsonl"
+HELD_OUT = {"holdout": HOLDOUT_QUESTIONS, "holdout3": HOLDOUT3_QUESTIONS, "holdout4": HOLDOUT4_QUESTIONS}
 DOCUMENTS = REPO_ROOT / "corpus" / "documents"
 DISTRACTORS = SHARED_DATA / "gov-docs-2004-2010"
 ALQAC = SHARED_DATA / "alqac2023"
@@ -70,15 +74,14 @@ def distractor_files() -> list[tuple[str, bytes]]:
 
 
 def load_suite(name: str) -> Suite:
-    """Resolve ``dev``, ``dev-distractors``, ``holdout`` and ``holdout3`` (over the same 182 documents), ``alqac`` or
-    a path (a BEIR folder or a question file)."""
+    """Resolve ``dev``, ``dev-distractors``, the held-out sets (:data:`HELD_OUT`, over the same 182 documents),
+    ``alqac`` or a path (a BEIR folder or a question file)."""
     if name == "dev":
         return Suite(name, dev_questions(), EvalCorpus(name, _folder_files(DOCUMENTS)))
     if name == "dev-distractors":
         return Suite(name, dev_questions(), EvalCorpus(name, distractor_files()))
-    if name in ("holdout", "holdout3"):
-        path = HOLDOUT_QUESTIONS if name == "holdout" else HOLDOUT3_QUESTIONS
-        return Suite(name, load_questions(path), EvalCorpus("dev-distractors", distractor_files()))
+    if name in HELD_OUT:
+        return Suite(name, load_questions(HELD_OUT[name]), EvalCorpus("dev-distractors", distractor_files()))
     if name == "alqac":
         if not ALQAC.is_dir():
             raise SuiteUnavailable(f"alqac needs {ALQAC}, which is not on this machine")

@@ -221,3 +221,19 @@ def test_alqac_folder_loads() -> None:
     assert len(questions) == 100
     assert {q.kind for q in questions} == {"Đúng/Sai", "Trắc nghiệm", "Tự luận"}
     assert all(doc in ds.corpus for q in questions for doc in q.documents)
+
+
+def test_every_held_out_answer_is_quoted_verbatim_from_its_seed_document() -> None:
+    """A held-out answer that the document does not hold could never be found: each is checked against the seed
+    document it names, as the judge matches it (eval.metrics.contains_answer)."""
+    from eval.metrics import contains_answer
+    from eval.suites import DOCUMENTS, HELD_OUT
+
+    checked = 0
+    for path in HELD_OUT.values():
+        for question in load_questions(path):
+            for name in question.documents:
+                if question.answer is not None and (DOCUMENTS / name).is_file():
+                    assert contains_answer((DOCUMENTS / name).read_text(encoding="utf-8"), question.answer), question.id
+                    checked += 1
+    assert checked >= 100
