@@ -62,6 +62,11 @@ _TYPE_IN_LINE = {
 # "đạt 66,3 triệu đồng, tăng 5,6 triệu đồng so với năm 2022").
 _ASKS_CHANGE = re.compile(r" (?:tang|giam) (?:bao nhieu|bn|may|khoang|them)\b|\b(?:nhieu|lon|cao|it|thap) hon\b"
                           r"|\b(?:by how much|increase|increased|grow|grew|growth|rise|rose)\b")
+# The two price bases of Vietnamese statistics, as questions and lines write them (folded): a line often gives both
+# ("theo giá cố định đạt 164-166 triệu đồng/ha, theo giá thực tế đạt 224-226 triệu đồng/ha").
+PRICE_BASES = {"current": re.compile(r"\bgia (?:thuc te|hien hanh|thi truong)\b|\b(?:current|market) prices?\b"
+                                     r"|\bnominal"),
+               "constant": re.compile(r"\bgia (?:co dinh|so sanh)\b|\bconstant prices?\b|\breal terms\b")}
 # "chiếm tỷ trọng bao nhiêu", "cơ cấu … bao nhiêu": a share of a whole, answered by the structure line
 # ("Cơ cấu …: Trồng trọt 33% - 34%, chăn nuôi + thủy sản 59,5% - 60,5%"), never by a growth figure.
 _ASKS_SHARE = re.compile(r" (?:ty trong|chiem|co cau) ")
@@ -206,6 +211,13 @@ class Asked:
         """What a figure must be written in, when the question says ("bao nhiêu phần trăm": see index.wants), or
         when it asks a rate's figure ("tỷ lệ hộ nghèo giảm còn bao nhiêu"): a percentage or per mille."""
         return wanted_unit(self.query.normalized, self.expanded)
+
+    @cached_property
+    def price_basis(self) -> str | None:
+        """"current" or "constant" when the question names the prices a value is at ("tính theo giá thị trường")."""
+        folded = fold(self.expanded)
+        named = [basis for basis, pattern in PRICE_BASES.items() if pattern.search(folded)]
+        return named[0] if len(named) == 1 else None
 
     @cached_property
     def asks_share(self) -> bool:

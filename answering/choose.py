@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from answering.answer import NO_ANSWER, Answer, Citation, refused
-from answering.asked import Asked, line_has_type
+from answering.asked import PRICE_BASES, Asked, line_has_type
 from answering.context import build_context
 from answering.indicators import IndicatorHit, asked_keys, line_records, names_key, record_facts
 from answering.lines import Line, candidate_lines, merge_hits
@@ -169,6 +169,16 @@ def line_answer(searcher: Searcher, asked: Asked, line: Line, sure: float) -> An
     return Answer(line.text, round(sure, 3), (citation,), context=context)
 
 
+def _basis(line: Line, hit: IndicatorHit) -> str | None:
+    """The price basis the line names last before this record's figure ("theo giá thực tế đạt 224-226 …")."""
+    at = line.text.find(hit.record.figure, max(0, hit.record.start - line.start))  # a record starts at its name
+    if at < 0:
+        return None
+    before = fold(line.text[:at])
+    found = [(m.start(), basis) for basis, pattern in PRICE_BASES.items() for m in pattern.finditer(before)]
+    return max(found)[1] if found else None
+
+
 def _record_for(searcher: Searcher, asked: Asked, line: Line) -> IndicatorHit | None:
     """The record of the line in the unit the question asks for ("bao nhiêu phần trăm": the "tăng 13,17%" of
     "đạt 55 triệu USD, tăng 13,17%"), a change when it asks one, then whose own name the question covers best
@@ -181,6 +191,7 @@ def _record_for(searcher: Searcher, asked: Asked, line: Line) -> IndicatorHit | 
     return max(records, key=lambda hit: (unit is None or bool(unit.search(hit.record.figure)),
                                          not asked.asks_change
                                          or (hit.record.comparator or "").startswith(("tăng", "giảm")),
+                                         asked.price_basis is None or _basis(line, hit) == asked.price_basis,
                                          asked.coverage(hit.name_words), asked.named_share(hit.name_words),
                                          hit.record.key in wanted,
                                          -hit.record.start))

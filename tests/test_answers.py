@@ -233,6 +233,18 @@ def test_lines_without_a_change_are_no_candidates_when_a_change_is_asked(searche
     assert kept and all(_CHANGE.search(line.text) for line in kept)
 
 
+@pytest.mark.parametrize(("question", "figure"), [
+    ("Năm 2024 Vĩnh Bảo mỗi ha canh tác làm ra bao nhiêu tiền tính theo giá thị trường?", "224-226"),
+    ("Năm 2024 Vĩnh Bảo mỗi ha canh tác làm ra bao nhiêu tiền tính theo giá so sánh?", "164- 166"),
+])
+def test_the_price_basis_a_question_names_picks_the_figure_of_a_line_giving_both(searcher: Searcher, question: str,
+                                                                                 figure: str) -> None:
+    """"theo giá cố định đạt 164- 166 triệu đồng/ha/năm, theo giá thực tế đạt 224-226 triệu đồng/ha/năm": the
+    first figure was the answer whatever prices the question asked about."""
+    answer = ask(searcher, question)
+    assert answer.text is not None and figure in answer.text, answer.text
+
+
 def test_growth_lines_are_no_candidates_when_a_share_is_asked(searcher: Searcher) -> None:
     """The converse: "phần nuôi con vật và thả cá chiếm tỷ trọng bao nhiêu" was answered "tăng: 3% - 3,5%" (the
     sector's growth) once search put passages stating a figure first; a share is never a growth figure."""
