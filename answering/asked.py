@@ -15,7 +15,7 @@ from functools import cached_property
 from answering.records import keys_named_in
 from corpus.gazetteer import PlaceMention, fold
 from index.phrasing import english_gloss, english_rest, everyday_gloss, spell_out
-from index.query import ParsedQuery
+from index.query import THING_NUMBERED, ParsedQuery
 from index.textnorm import expansion_text
 from index.wants import ASKS_FIGURE, ASKS_PLACE, PLACE_IN_LINE, names_place, wanted_unit
 
@@ -156,7 +156,7 @@ class Asked:
         """code | person | date | ordinal | place when the question asks for one (figures: see ``numeric``)."""
         folded = " " + fold(self.query.normalized) + " "
         for name, pattern in _ANSWER_TYPES.items():
-            if pattern.search(folded):
+            if pattern.search(folded) and not (name == "code" and THING_NUMBERED.search(folded)):
                 return name
         return None
 

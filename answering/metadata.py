@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from answering.asked import INSTRUMENT_CODES
 from corpus.gazetteer import fold
 from corpus.models import Chunk
-from index.query import number_key
+from index.query import THING_NUMBERED, number_key
 from index.store import StoredDocument
 
 # "ai ký", and "ai là chủ tịch HĐND … ký nghị quyết …" (the signer named by office first)
@@ -65,7 +65,7 @@ def asked_field(question: str) -> str | None:
         return "signer"
     if _ISSUER.search(folded):
         return "issuer"
-    if _NUMBER.search(folded):
+    if _NUMBER.search(folded) and not THING_NUMBERED.search(folded):
         return "number"
     if _ISSUED_ON.search(folded) or (_WHICH_DAY.search(folded) and not _EVENT.search(folded)):
         return "issued_date"

@@ -26,6 +26,8 @@ _NUMBER = re.compile(r"\b\d+[\w.]*(?:\s*[-/]\s*[\wĐđ.]+)+")
 # line (the signature, the "Số: …" header) that shares few words with the question.
 _ASKS_SIGNER = re.compile(r"\b(ai ký|người ký|ký bởi|ai ky|nguoi ky|ky boi)\b", re.IGNORECASE)
 _ASKS_NUMBER = re.compile(r"\b(số hiệu|số ký hiệu|so hieu|so ky hieu)\b", re.IGNORECASE)
+# "tuyến đường tỉnh mang số hiệu nào": the number of a road or bridge, not of a document (matched folded).
+THING_NUMBERED = re.compile(r"\b(duong|tuyen|quoc lo|tinh lo|cau|road|highway|bridge)\b.{0,40}\b(so hieu|mang so)\b")
 # ... and the date it was issued, by the place-and-date line ("Vĩnh Bảo, ngày 12 tháng 12 năm 2023") or the
 # adoption sentence; matched on the folded query.
 _ASKS_DATE = re.compile(r" (?:ban hanh|thong qua|ky|phat hanh)(?: vao)? ngay nao |\bwhen was .* (?:adopted|issued)")
@@ -91,7 +93,8 @@ def parse_query(query: str, known_places: Iterable[str] = ()) -> ParsedQuery:
         text=query, normalized=normalized, folded=folded, accented=fold_diacritics(query) != query,
         places=frozenset(places), years=frozenset(int(y) for y in _YEAR.findall(query)),
         numbers=frozenset(number_key(m.group(0)) for m in _NUMBER.finditer(query)),
-        asks_signer=bool(_ASKS_SIGNER.search(query)), asks_number=bool(_ASKS_NUMBER.search(query)),
+        asks_signer=bool(_ASKS_SIGNER.search(query)),
+        asks_number=bool(_ASKS_NUMBER.search(query)) and not THING_NUMBERED.search(folded),
         asks_date=bool(_ASKS_DATE.search(folded)),
     )
 

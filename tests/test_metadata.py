@@ -292,3 +292,21 @@ def test_a_question_asking_who_signed_names_the_office_first_or_not(question: st
     from answering.metadata import asked_field
 
     assert asked_field(question) == field
+
+
+@pytest.mark.parametrize(("question", "document_number"), [
+    ("Bình Giang phải làm xong tuyến đường cấp tỉnh mang số hiệu nào, đi cùng với đường lên cầu Cậy?", False),
+    ("binh giang nang cap duong tinh so hieu may", False),
+    ("Nghị quyết của HĐND Bình Giang mang số hiệu nào?", True),
+    ("số hiệu văn bản về đường tỉnh 395", True),  # the document's number, about a road
+])
+def test_a_road_s_number_is_not_the_document_s(question: str, document_number: bool) -> None:
+    """"Tuyến đường tỉnh mang số hiệu nào" was answered "Số: 140 /NQ-HĐND" (the resolution's own number line)."""
+    from answering.asked import Asked
+    from answering.metadata import asked_field
+    from index.query import parse_query
+
+    query = parse_query(question)
+    assert (asked_field(question) == "number") == document_number
+    assert query.asks_number == document_number
+    assert (Asked(query).answer_type == "code") == document_number
