@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from corpus.gazetteer import fold
 from index.query import place_key
@@ -52,7 +53,14 @@ def unit_pattern(question: str) -> re.Pattern[str] | None:
 def states(pattern: re.Pattern[str], text: str) -> bool:
     """Whether ``text`` holds what ``pattern`` wants; a unit is matched as written or folded ("04-06 xã" for the
     unit "xa" of "bao nhiêu xã")."""
-    return bool(pattern.search(text) or pattern.search(fold(text)))
+    return bool(pattern.search(text) or pattern.search(_folded(text)))
+
+
+@lru_cache(maxsize=1 << 14)
+def _folded(text: str) -> str:
+    """Folding a passage costs ~0.1 ms and a search checks up to 100 candidates, the same ones query after query:
+    uncached, a lexical search took 2.5 times as long (0.4 -> 1.0 ms per dev question, in process)."""
+    return fold(text)
 
 
 def wanted_unit(question: str, expanded: str) -> re.Pattern[str] | None:
