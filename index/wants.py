@@ -22,14 +22,16 @@ _ASKED_UNIT = re.compile(r"(?:bao nhiêu|bao nhieu|mấy|may|bn|nhiêu)\s+(phầ
                          r"trieu dong|tiền|tien|usd|tấn/ha|tạ/ha|tan/ha|ta/ha|tấn|tan|con|xã|doanh nghiệp|"
                          r"doanh nghiep|lao động|lao dong|trường|truong|đảng viên|dang vien)\b|(\d*\s*%)",
                          re.IGNORECASE)
-_UNIT_IN_LINE = {"phan tram": r"\d\s*%", "%": r"\d\s*%", "tien": r"\d\s*(?:tỷ|triệu|nghìn|đồng|USD)",
-                 "ty dong": r"\d\s*(?:tỷ|triệu)", "trieu dong": r"\d\s*(?:tỷ|triệu)"}
+_PERCENT, _MONEY = re.compile(r"\d\s*%"), re.compile(r"\d\s*(?:tỷ|triệu)", re.IGNORECASE)
+_UNIT_IN_LINE = {"phan tram": _PERCENT, "%": _PERCENT, "ty dong": _MONEY, "trieu dong": _MONEY,
+                 "tien": re.compile(r"\d\s*(?:tỷ|triệu|nghìn|đồng|USD)", re.IGNORECASE)}
 _ASKS_RATE = re.compile(r" (?:ty le|rate|percentage|share) ")  # (a keyword query naming a rate asks no figure)
 _ASKS_FIGURE_EN = re.compile(r"\b(?:how much|how many|what|which)\b")
 _ASKS_COUNT_EN = re.compile(r"\b(?:how much|how many)\b")  # "what"/"which" ask a figure only of a rate
 RATE_IN_LINE = re.compile(r"\d\s*(?:%|‰)")
 ASKS_FIGURE = re.compile(r"\b(?:bao nhiêu|bao nhieu|bao nhiu|mấy)\b")  # not "may": "nhà máy" typed bare
 ANY_FIGURE = re.compile(r"\d")
+_WRITTEN = frozenset({ANY_FIGURE, RATE_IN_LINE, *_UNIT_IN_LINE.values()})  # folding changes nothing they match
 # Matched on the folded question; "đường tỉnh nào" asks which provincial road, not which province.
 ASKS_PLACE = re.compile(r"\b(?<!duong )(?:xa|huyen|tinh|dia phuong|noi|thon) nao\b"
                         r"|\bnhung (?:xa|noi|dia phuong|huyen)\b|\bo dau\b"
@@ -45,15 +47,17 @@ def unit_pattern(question: str) -> re.Pattern[str] | None:
         return None
     unit = fold(match.group(1) or "%").strip()
     if unit in _UNIT_IN_LINE:
-        return re.compile(_UNIT_IN_LINE[unit], re.IGNORECASE)
+        return _UNIT_IN_LINE[unit]
     words = r"\s+".join(re.escape(w) for w in unit.split())
     return re.compile(rf"\d[\d.,/\s–-]*(?:nghìn |triệu )?{words}\b", re.IGNORECASE) if unit else None
 
 
 def states(pattern: re.Pattern[str], text: str) -> bool:
-    """Whether ``text`` holds what ``pattern`` wants; a unit is matched as written or folded ("04-06 xã" for the
-    unit "xa" of "bao nhiêu xã")."""
-    return bool(pattern.search(text) or pattern.search(_folded(text)))
+    """Whether ``text`` holds what ``pattern`` wants; a unit in words is matched as written or folded ("04-06 xã"
+    for the unit "xa" of "bao nhiêu xã"); digits, percentages and money as written."""
+    if pattern.search(text):
+        return True
+    return pattern not in _WRITTEN and bool(pattern.search(_folded(text)))
 
 
 @lru_cache(maxsize=1 << 14)
