@@ -17,7 +17,7 @@ from corpus.gazetteer import PlaceMention, fold
 from index.phrasing import english_gloss, english_rest, everyday_gloss, spell_out
 from index.query import THING_NUMBERED, ParsedQuery
 from index.textnorm import expansion_text
-from index.wants import ASKS_FIGURE, ASKS_PLACE, PLACE_IN_LINE, names_place, wanted_unit
+from index.wants import ASKS_FIGURE, ASKS_PLACE, names_place, wanted_unit
 
 STOP_WORDS = frozenset(fold(w) for w in (
     "của và các là có được cho trong năm với về theo tại thì những một này đã bao nhiêu gì nào ai mấy "
@@ -54,7 +54,6 @@ _TYPE_IN_LINE = {
     "date": re.compile(r"\d{1,2}/\d{1,2}/\d{4}|ngày\s+\d{1,2}\s+tháng|ngày\s+\d{1,2}/\d{1,2}"),
     "ordinal": re.compile(r"(?:kỳ họp|lần|Hội nghị lần)\s+thứ\s+\w+|\b(?:loại|hạng|cấp|mức độ)\s+[IVX]+\b",
                           re.IGNORECASE),
-    "place": PLACE_IN_LINE,
 }
 
 
@@ -109,7 +108,7 @@ def line_has_type(answer_type: str, text: str, named: frozenset[str] = frozenset
     """Whether a line holds what the question asks for; a document number the question itself names
     ("nq 140 … căn cứ báo cáo số mấy") is not the number it asks for, nor one of another kind of instrument
     ("28-NQ/TW" when a report's number is asked), nor is a place it names (``places``, keys) the place it asks."""
-    if answer_type == "place":
+    if answer_type == "place":  # (index.wants: a commune, district or province by its unit and name)
         return names_place(text, places)
     found = [m.group(0) for m in _TYPE_IN_LINE[answer_type].finditer(text)]
     if answer_type == "person":  # "đồng chí Phó Chủ tịch UBND huyện" names an office, not a person
@@ -182,9 +181,14 @@ class Asked:
         return frozenset(re.findall(r"\d{2,}", self.query.normalized)) - {str(y) for y in self.query.years}
 
     @cached_property
+    def folded(self) -> str:
+        """The expanded question folded, padded with spaces for whole-phrase patterns (" tang bao nhieu ")."""
+        return f" {fold(self.expanded)} "
+
+    @cached_property
     def all_words(self) -> frozenset[str]:
         """Every folded word of the expanded question (key matching needs "mức", "tỷ lệ" too)."""
-        return frozenset(_WORD.findall(fold(self.expanded)))
+        return frozenset(_WORD.findall(self.folded))
 
     @cached_property
     def numeric(self) -> bool:
@@ -215,19 +219,18 @@ class Asked:
     @cached_property
     def price_basis(self) -> str | None:
         """"current" or "constant" when the question names the prices a value is at ("tính theo giá thị trường")."""
-        folded = fold(self.expanded)
-        named = [basis for basis, pattern in PRICE_BASES.items() if pattern.search(folded)]
+        named = [basis for basis, pattern in PRICE_BASES.items() if pattern.search(self.folded)]
         return named[0] if len(named) == 1 else None
 
     @cached_property
     def asks_share(self) -> bool:
         """Asks what share of a whole something takes ("chiếm tỷ trọng bao nhiêu")."""
-        return not self.asks_change and bool(_ASKS_SHARE.search(" " + fold(self.expanded) + " "))
+        return not self.asks_change and bool(_ASKS_SHARE.search(self.folded))
 
     @cached_property
     def asks_change(self) -> bool:
         """Asks how much something grew or fell, abbreviations spelled out ("tăg bn")."""
-        return bool(_ASKS_CHANGE.search(" " + fold(self.expanded) + " "))
+        return bool(_ASKS_CHANGE.search(self.folded))
 
     @cached_property
     def figures_asked(self) -> int:

@@ -26,7 +26,7 @@ from index.restore import DiacriticRestorer
 from index.store import StoredDocument
 from index.textnorm import TokenizerOptions, query_tokens
 from index.timing import Stopwatch
-from index.wants import names_place, states, wanted_figure, wanted_place
+from index.wants import asks_place, names_place, states, wanted_figure
 
 Mode = Literal["hybrid", "lexical", "dense"]
 MODES: tuple[str, ...] = get_args(Mode)  # the one list every edge (HTTP, CLI, eval) offers
@@ -213,7 +213,7 @@ class Searcher:
         figure = wanted_figure(intent.normalized, f"{intent.normalized} {intent.gloss}") if asks else None
         # Only inside a place it names ("Thường Xuân … những xã nào"): "địa phương nào …" alone asks which
         # documents (collapse by document), whose passages need not name a commune.
-        place = wanted_place(intent.normalized) if asks and intent.places else None
+        place = asks and bool(intent.places) and asks_place(intent.normalized)
         for i, row in enumerate(rows):
             chunk = self.chunks[int(row)]
             meta = self.documents[int(self.doc_of_row[row])].meta
@@ -233,7 +233,7 @@ class Searcher:
                 boost[i] += weights.cited
             if figure is not None and not states(figure, chunk.text):
                 boost[i] *= 1.0 - weights.figureless
-            if place is not None and not names_place(chunk.text, intent.places):
+            if place and not names_place(chunk.text, intent.places):
                 boost[i] *= 1.0 - weights.placeless
         return boost
 

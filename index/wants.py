@@ -2,10 +2,9 @@
 
 "Bình Giang sáu tháng đầu 2024 tăng mấy phần trăm" is answered by a line with a percentage, "bao nhiêu xã" by one
 with a count, "những xã nào" by one naming a commune: a passage that states no such thing cannot answer it, however
-many of its words it shares. Search
-counts such passages less (:class:`index.search.Boosts`); the answering package takes only lines that hold the
-figure (``answering.asked``). The patterns read the question with its abbreviations spelled out and its glossary
-terms added ("bn %", "what poverty rate").
+many of its words it shares. Search counts such passages less (:class:`index.search.Boosts`); the answering package
+takes only lines that hold the figure and scores lines by the place they name (``answering.asked``). The patterns
+read the question with its abbreviations spelled out and its glossary terms added ("bn %", "what poverty rate").
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ ASKS_PLACE = re.compile(r"\b(?<!duong )(?:xa|huyen|tinh|dia phuong|noi|thon) nao
                         r"|\bnhung (?:xa|noi|dia phuong|huyen)\b|\bo dau\b"
                         r"|\bwhich (?:communes?|districts?|places?)\b|\bwhere\b")
 _PLACE_UNIT = re.compile(r"^(?:xã|huyện|thị trấn|phường|tỉnh|thôn|TT\.?)\s*:?\s+", re.IGNORECASE)
-PLACE_IN_LINE = re.compile(r"(?:xã|huyện|thị trấn|phường|tỉnh|thôn|TT\.?)\s*:?\s+[A-ZĐ][\w]*(?:\s+[A-ZĐ]\w*)*")
+_PLACE_IN_LINE = re.compile(r"(?:xã|huyện|thị trấn|phường|tỉnh|thôn|TT\.?)\s*:?\s+[A-ZĐ][\w]*(?:\s+[A-ZĐ]\w*)*")
 
 
 def unit_pattern(question: str) -> re.Pattern[str] | None:
@@ -91,10 +90,10 @@ def names_place(text: str, named: Iterable[str] = ()) -> bool:
     """Whether ``text`` names a commune, district or province other than the ``named`` ones (place keys): the
     question's own "huyện Thường Xuân" in a line answers no "xã nào"."""
     named = set(named)
-    return any(place_key(_PLACE_UNIT.sub("", m.group(0))) not in named for m in PLACE_IN_LINE.finditer(text))
+    return any(place_key(_PLACE_UNIT.sub("", m.group(0))) not in named for m in _PLACE_IN_LINE.finditer(text))
 
 
-def wanted_place(question: str) -> re.Pattern[str] | None:
-    """A commune, district or province named by its unit and name ("xã Thọ Thanh"), when the question asks which
-    place ("những xã nào", "ở đâu", "which communes"); None otherwise."""
-    return PLACE_IN_LINE if ASKS_PLACE.search(" " + fold(question) + " ") else None
+def asks_place(question: str) -> bool:
+    """Whether the question asks which commune, district or province ("những xã nào", "ở đâu", "which communes");
+    a passage answers it when it names one (:func:`names_place`)."""
+    return bool(ASKS_PLACE.search(" " + fold(question) + " "))
